@@ -1,0 +1,253 @@
+// LocalCommands implementation. Replies are built with RespWriter in the
+// session's protocol. CLIENT LIST/INFO describe the proxy's own clients (the
+// backends only ever see the proxy), listing this worker's sessions.
+#include "proxy/local_commands.h"
+
+#include <sys/time.h>
+
+#include <cstring>
+
+#include "proxy/context.h"
+#include "proxy/resp_writer.h"
+#include "proxy/router.h"
+#include "proxy/session.h"
+#include "proxy/worker.h"
+
+namespace proxy {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void client_line(Session& s, uint64_t now_ms, std::string& line) {
+  line += "id=" + std::to_string(s.id()) + " addr=" + s.peer() + " name=" + s.name() +
+          " age=" + std::to_string((now_ms - s.created_ms()) / 1000) + " db=0 resp=" +
+          std::to_string(s.protocol()) + " worker=" + std::to_string(s.worker().id()) + "\n";
+}
+
+void hello(Session& s, const Command& cmd, RespWriter& w) {
+  size_t i = 1;
+  if (cmd.args.size() > 1) {
+    std::string_view v = cmd.args[1];
+    if (v != "2" && v != "3") {
+      w.error("NOPROTO unsupported protocol version");
+      return;
+    }
+    if (v == "3") {
+      // RESP3 arrives with the command-coverage work (DESIGN §4); clients fall back to 2.
+      w.error("NOPROTO this foreshard build speaks RESP2 only for now");
+      return;
+    }
+    i = 2;
+  }
+  for (; i < cmd.args.size(); ++i) {
+    if (iequals(cmd.args[i], "auth") && i + 2 < cmd.args.size()) {
+      const Config& c = *s.worker().ctx().config;
+      if (c.password.empty() || cmd.args[i + 2] != c.password) {
+        w.error("WRONGPASS invalid username-password pair or user is disabled.");
+        return;
+      }
+      s.set_authenticated(true);
+      i += 2;
+    } else if (iequals(cmd.args[i], "setname") && i + 1 < cmd.args.size()) {
+      s.set_name(cmd.args[++i]);
+    } else {
+      w.error("ERR Syntax error in HELLO option '" + std::string(cmd.args[i]) + "'");
+      return;
+    }
+  }
+  if (!s.authenticated()) {
+    w.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+            "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+            "select the RESP protocol version at the same time");
+    return;
+  }
+  const ProxyContext& ctx = s.worker().ctx();
+  w.map(7);
+  w.bulk("server");
+  w.bulk("redis");
+  w.bulk("version");
+  w.bulk(ctx.backend_redis_version);
+  w.bulk("proto");
+  w.integer(s.protocol());
+  w.bulk("id");
+  w.integer(int64_t(s.id()));
+  w.bulk("mode");
+  w.bulk("standalone");
+  w.bulk("role");
+  w.bulk("master");
+  w.bulk("modules");
+  w.array(0);
+}
+
+void client(Session& s, const Command& cmd, RespWriter& w) {
+  std::string_view sub = cmd.args.size() > 1 ? cmd.args[1] : std::string_view();
+  if (iequals(sub, "setname") && cmd.args.size() == 3) {
+    for (char c : cmd.args[2]) {
+      if (c <= ' ' || c > '~') {
+        w.error("ERR Client names cannot contain spaces, newlines or special characters.");
+        return;
+      }
+    }
+    s.set_name(cmd.args[2]);
+    w.simple("OK");
+  } else if (iequals(sub, "getname")) {
+    if (s.name().empty()) {
+      w.null();
+    } else {
+      w.bulk(s.name());
+    }
+  } else if (iequals(sub, "id")) {
+    w.integer(int64_t(s.id()));
+  } else if (iequals(sub, "setinfo") || iequals(sub, "no-evict") || iequals(sub, "no-touch")) {
+    w.simple("OK");
+  } else if (iequals(sub, "info")) {
+    std::string line;
+    client_line(s, uv_now(s.worker().loop()), line);
+    w.verbatim(line);
+  } else if (iequals(sub, "list")) {
+    std::string text;
+    uint64_t now = uv_now(s.worker().loop());
+    for (Session* other : s.worker().sessions()) {
+      client_line(*other, now, text);
+    }
+    w.verbatim(text);
+  } else if (iequals(sub, "help")) {
+    const char* lines[] = {"CLIENT <subcommand> (foreshard)", "ID", "GETNAME", "SETNAME <name>",
+                           "SETINFO <attr> <value>", "INFO", "LIST (this worker's clients)"};
+    w.array(std::size(lines));
+    for (const char* l : lines) {
+      w.simple(l);
+    }
+  } else {
+    std::string e = Router::refused("client|" + std::string(sub));
+    w.raw(e);
+  }
+}
+
+void command(Session& s, const Command& cmd, RespWriter& w) {
+  const CommandTable& table = *s.worker().ctx().commands;
+  std::string_view sub = cmd.args.size() > 1 ? cmd.args[1] : std::string_view();
+  if (cmd.args.size() == 1) {
+    auto all = table.top_level();
+    w.array(all.size());
+    for (const CommandInfo* c : all) {
+      w.raw(table.raw_entry(*c));
+    }
+  } else if (iequals(sub, "count")) {
+    w.integer(int64_t(table.top_level().size()));
+  } else if (iequals(sub, "info")) {
+    if (cmd.args.size() == 2) {
+      return command(s, Command{{cmd.args[0]}, false, 0}, w);
+    }
+    w.array(cmd.args.size() - 2);
+    for (size_t i = 2; i < cmd.args.size(); ++i) {
+      const CommandInfo* c = table.lookup({cmd.args[i]});
+      if (c == nullptr) {
+        w.null_array();
+      } else {
+        w.raw(table.raw_entry(*c));
+      }
+    }
+  } else if (iequals(sub, "list")) {
+    auto all = table.top_level();
+    w.array(all.size());
+    for (const CommandInfo* c : all) {
+      w.bulk(c->name);
+    }
+  } else if (iequals(sub, "docs")) {
+    w.map(0);  // redis-cli asks at start for hints; an empty answer is valid
+  } else if (iequals(sub, "getkeys") && cmd.args.size() > 2) {
+    Command inner;
+    inner.args.assign(cmd.args.begin() + 2, cmd.args.end());
+    const CommandInfo* c = table.lookup(inner.args);
+    std::vector<uint32_t> keys;
+    if (c == nullptr || !table.key_positions(*c, inner.args, keys) || keys.empty()) {
+      w.error("ERR The command has no key arguments");
+      return;
+    }
+    w.array(keys.size());
+    for (uint32_t k : keys) {
+      w.bulk(inner.args[k]);
+    }
+  } else {
+    w.raw(Router::refused("command|" + std::string(sub)));
+  }
+}
+
+}  // namespace
+
+void LocalCommands::run(Session& s, const CommandInfo& info, const Command& cmd,
+                        std::string& out) {
+  RespWriter w(out, s.protocol());
+  const std::string& n = info.name;
+  const Config& cfg = *s.worker().ctx().config;
+  if (n == "ping") {
+    if (cmd.args.size() > 1) {
+      w.bulk(cmd.args[1]);
+    } else {
+      w.simple("PONG");
+    }
+  } else if (n == "echo") {
+    w.bulk(cmd.args[1]);
+  } else if (n == "select") {
+    if (cmd.args[1] == "0") {
+      w.simple("OK");
+    } else {
+      w.error("ERR foreshard serves database 0 only (SELECT " +
+              std::string(cmd.args[1].substr(0, 32)) + " is not supported)");
+    }
+  } else if (n == "quit") {
+    w.simple("OK");
+    s.quit_after_reply();
+  } else if (n == "reset") {
+    s.set_name("");
+    s.set_authenticated(cfg.password.empty());
+    w.simple("RESET");
+  } else if (n == "auth") {
+    std::string_view pass = cmd.args.back();
+    if (cfg.password.empty()) {
+      w.error("ERR AUTH <password> called without any password configured for the default "
+              "user. Are you sure your configuration is correct?");
+    } else if (pass != cfg.password ||
+               (cmd.args.size() == 3 && cmd.args[1] != "default")) {
+      w.error("WRONGPASS invalid username-password pair or user is disabled.");
+    } else {
+      s.set_authenticated(true);
+      w.simple("OK");
+    }
+  } else if (n == "hello") {
+    hello(s, cmd, w);
+  } else if (n.rfind("client", 0) == 0) {
+    client(s, cmd, w);
+  } else if (n.rfind("command", 0) == 0) {
+    command(s, cmd, w);
+  } else if (n == "info") {
+    w.verbatim(build_info(s, cmd));
+  } else if (n == "time") {
+    timeval tv{};
+    gettimeofday(&tv, nullptr);
+    w.array(2);
+    w.bulk(std::to_string(tv.tv_sec));
+    w.bulk(std::to_string(tv.tv_usec));
+  } else if (n == "acl|whoami") {
+    w.bulk("default");
+  } else if (n == "lolwut") {
+    w.verbatim("foreshard: a Redis sharding proxy that moves data before the peak.\n");
+  } else {
+    w.raw(Router::refused(n));
+  }
+}
+
+}  // namespace proxy

@@ -1,0 +1,180 @@
+// Metrics implementation. The list below is every foreshard_* metric:
+//   foreshard_requests_total{backend,class}              counter
+//   foreshard_request_errors_total{backend,class}        counter (error replies + proxy-side failures)
+//   foreshard_backend_request_duration_seconds{backend}  histogram (send to reply, per backend)
+//   foreshard_client_connections                         gauge
+//   foreshard_client_connections_total                   counter (accepted)
+//   foreshard_client_rejected_total{reason}              counter (maxclients, output_limit, query_limit, protocol)
+//   foreshard_backend_up{backend}                        gauge (1 when every worker's link is connected)
+//   foreshard_backend_reconnects_total{backend}          counter
+//   foreshard_backend_capacity_ops{backend}              gauge (configured)
+//   foreshard_segments{backend}                          gauge (segments owned)
+//   foreshard_segment_map_epoch                          gauge
+//   foreshard_net_input_bytes_total / _output_bytes_total counter
+// "backend" is "proxy" for commands the proxy answers itself.
+#include "proxy/metrics.h"
+
+#include <prometheus/collectable.h>
+#include <prometheus/exposer.h>
+#include <prometheus/metric_family.h>
+
+#include "proxy/commands.h"
+#include "proxy/log.h"
+#include "proxy/worker.h"
+
+namespace proxy {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+class WorkerCollectable : public prometheus::Collectable {
+ public:
+  explicit WorkerCollectable(ProxyContext& ctx) : ctx_(ctx) {}
+  std::vector<MetricFamily> Collect() const override;
+
+ private:
+  ProxyContext& ctx_;
+};
+
+namespace {
+
+MetricFamily family(const char* name, const char* help, MetricType type) {
+  MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  return f;
+}
+
+ClientMetric value(MetricType type, double v, std::vector<ClientMetric::Label> labels = {}) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (type == MetricType::Counter) {
+    m.counter.value = v;
+  } else {
+    m.gauge.value = v;
+  }
+  return m;
+}
+
+}  // namespace
+
+std::vector<MetricFamily> WorkerCollectable::Collect() const {
+  const Config& cfg = *ctx_.config;
+  size_t nb = cfg.backends.size();
+  auto backend_label = [&](size_t b) { return b < nb ? cfg.backends[b].name : std::string("proxy"); };
+  auto req = family("foreshard_requests_total", "Commands by backend and command class.",
+                    MetricType::Counter);
+  auto err = family("foreshard_request_errors_total",
+                    "Error replies and proxy-side failures by backend and class.", MetricType::Counter);
+  for (size_t b = 0; b <= nb; ++b) {
+    for (size_t k = 0; k < kClassCount; ++k) {
+      uint64_t r = 0, e = 0;
+      for (Worker* w : ctx_.workers) {
+        r += w->counters().requests_at(b, k);
+        e += w->counters().errors_at(b, k);
+      }
+      if (r == 0 && e == 0) {
+        continue;
+      }
+      std::vector<ClientMetric::Label> l = {{"backend", backend_label(b)},
+                                            {"class", class_name(static_cast<CommandClass>(k))}};
+      req.metric.push_back(value(MetricType::Counter, double(r), l));
+      err.metric.push_back(value(MetricType::Counter, double(e), l));
+    }
+  }
+  auto lat = family("foreshard_backend_request_duration_seconds",
+                    "Time from sending a request to a backend to its reply.", MetricType::Histogram);
+  auto up = family("foreshard_backend_up", "1 when every worker is connected to the backend.",
+                   MetricType::Gauge);
+  auto rec = family("foreshard_backend_reconnects_total", "Backend connections lost.",
+                    MetricType::Counter);
+  auto cap = family("foreshard_backend_capacity_ops", "Configured capacity (ops/s).",
+                    MetricType::Gauge);
+  auto segs = family("foreshard_segments", "Segments owned by each backend.", MetricType::Gauge);
+  auto map = ctx_.current_map();
+  for (size_t b = 0; b < nb; ++b) {
+    std::vector<ClientMetric::Label> lbl = {{"backend", backend_label(b)}};
+    ClientMetric h;
+    h.label = lbl;
+    std::vector<uint64_t> counts(kLatencyBucketsUs.size() + 1, 0);
+    uint64_t sum_us = 0, n = 0, ups = 0, reconnects = 0;
+    for (Worker* w : ctx_.workers) {
+      const LatencyHistogram& lh = w->counters().latency_at(b);
+      for (size_t i = 0; i < counts.size(); ++i) {
+        counts[i] += read(lh.buckets[i]);
+      }
+      sum_us += read(lh.sum_us);
+      n += read(lh.count);
+      ups += w->links()[b]->up.load(std::memory_order_relaxed);
+      reconnects += w->links()[b]->reconnects.load(std::memory_order_relaxed);
+    }
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < counts.size(); ++i) {
+      cumulative += counts[i];
+      double bound = i < kLatencyBucketsUs.size() ? kLatencyBucketsUs[i] / 1e6
+                                                  : std::numeric_limits<double>::infinity();
+      h.histogram.bucket.push_back({cumulative, bound});
+    }
+    h.histogram.sample_count = n;
+    h.histogram.sample_sum = sum_us / 1e6;
+    lat.metric.push_back(std::move(h));
+    up.metric.push_back(value(MetricType::Gauge, ups == ctx_.workers.size() ? 1 : 0, lbl));
+    rec.metric.push_back(value(MetricType::Counter, double(reconnects), lbl));
+    cap.metric.push_back(value(MetricType::Gauge, cfg.backends[b].capacity, lbl));
+    segs.metric.push_back(
+        value(MetricType::Gauge, double(map->segments_owned_by(uint16_t(b)).size()), lbl));
+  }
+  uint64_t accepted = 0, rej_max = 0, rej_out = 0, rej_query = 0, proto = 0, in = 0, out = 0;
+  for (Worker* w : ctx_.workers) {
+    const WorkerCounters& c = w->counters();
+    accepted += read(c.connections_accepted);
+    rej_max += read(c.connections_rejected);
+    rej_out += read(c.clients_closed_output_limit);
+    rej_query += read(c.clients_closed_query_limit);
+    proto += read(c.protocol_errors);
+    in += read(c.bytes_in);
+    out += read(c.bytes_out);
+  }
+  auto conns = family("foreshard_client_connections", "Open client connections.", MetricType::Gauge);
+  conns.metric.push_back(value(MetricType::Gauge, double(ctx_.connected_clients.load())));
+  auto total = family("foreshard_client_connections_total", "Client connections accepted.",
+                      MetricType::Counter);
+  total.metric.push_back(value(MetricType::Counter, double(accepted)));
+  auto rejected = family("foreshard_client_rejected_total",
+                         "Clients refused or closed by a limit, by reason.", MetricType::Counter);
+  rejected.metric.push_back(value(MetricType::Counter, double(rej_max), {{"reason", "maxclients"}}));
+  rejected.metric.push_back(value(MetricType::Counter, double(rej_out), {{"reason", "output_limit"}}));
+  rejected.metric.push_back(value(MetricType::Counter, double(rej_query), {{"reason", "query_limit"}}));
+  rejected.metric.push_back(value(MetricType::Counter, double(proto), {{"reason", "protocol"}}));
+  auto epoch = family("foreshard_segment_map_epoch", "Epoch of the segment map in use.",
+                      MetricType::Gauge);
+  epoch.metric.push_back(value(MetricType::Gauge, double(map->epoch())));
+  auto bin = family("foreshard_net_input_bytes_total", "Bytes read from clients.", MetricType::Counter);
+  bin.metric.push_back(value(MetricType::Counter, double(in)));
+  auto bout = family("foreshard_net_output_bytes_total", "Bytes written to clients.",
+                     MetricType::Counter);
+  bout.metric.push_back(value(MetricType::Counter, double(out)));
+  return {req, err, lat, up, rec, cap, segs, conns, total, rejected, epoch, bin, bout};
+}
+
+MetricsServer::MetricsServer(ProxyContext& ctx) : ctx_(ctx) {}
+MetricsServer::~MetricsServer() = default;
+
+Status MetricsServer::start() {
+  const HostPort& hp = ctx_.config->metrics;
+  if (hp.port == 0) {
+    return Status::ok();
+  }
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(hp.to_string(), 2);
+  } catch (const std::exception& e) {
+    return Status(Code::IoError, "metrics: cannot listen on " + hp.to_string() + ": " + e.what());
+  }
+  collectable_ = std::make_shared<WorkerCollectable>(ctx_);
+  exposer_->RegisterCollectable(collectable_);
+  return Status::ok();
+}
+
+}  // namespace proxy

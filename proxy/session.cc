@@ -1,0 +1,470 @@
+// Session implementation: the request path of session.h. Replies are
+// released strictly in request order; a reply for the head slot is copied
+// straight to the output buffer (the common, in-order case), others wait in
+// their slot. Cookies sent with backend requests encode (slot seq, part, backend).
+#include "proxy/session.h"
+
+#include <cstring>
+
+#include "proxy/context.h"
+#include "proxy/local_commands.h"
+#include "proxy/log.h"
+#include "proxy/resp_encode.h"
+#include "proxy/telemetry.h"
+#include "proxy/worker.h"
+
+namespace proxy {
+
+namespace {
+
+constexpr size_t kInitialSlots = 64;
+constexpr size_t kKeepSlotBytes = 64 * 1024;  // a slot keeps at most this much capacity
+
+uint64_t make_cookie(uint64_t seq, uint16_t part, uint16_t backend) {
+  return (seq << 24) | (uint64_t(part & 0xfff) << 12) | (backend & 0xfff);
+}
+
+ParserLimits parser_limits(const Config& c) {
+  ParserLimits l;
+  l.max_arguments = c.limits.max_arguments;
+  l.max_bulk_length = c.limits.max_bulk_length;
+  l.max_inline_length = c.limits.max_inline_length;
+  return l;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+}  // namespace
+
+Session::Session(Worker& worker, uint64_t id)
+    : worker_(worker),
+      id_(id),
+      parser_(parser_limits(*worker.ctx().config)),
+      slots_(kInitialSlots),
+      slot_mask_(kInitialSlots - 1) {
+  created_ms_ = uv_now(worker_.loop());
+  authenticated_ = worker_.ctx().config->password.empty();
+}
+
+Session::~Session() = default;
+
+int Session::accept(uv_stream_t* server) {
+  uv_tcp_init(worker_.loop(), &tcp_);
+  tcp_.data = this;
+  int rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(&tcp_));
+  if (rc != 0) {
+    return rc;
+  }
+  uv_tcp_nodelay(&tcp_, 1);
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    char ip[64] = {0};
+    int port = 0;
+    if (ss.ss_family == AF_INET) {
+      auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+      uv_ip4_name(a, ip, sizeof ip);
+      port = ntohs(a->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+      uv_ip6_name(a, ip, sizeof ip);
+      port = ntohs(a->sin6_port);
+    }
+    peer_ = std::string(ip) + ":" + std::to_string(port);
+  }
+  reading_ = true;
+  return uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc_cb, on_read_cb);
+}
+
+void Session::close(const char* reason) {
+  if (closing_) {
+    return;
+  }
+  closing_ = true;
+  LOG_DEBUG("session", "w{} c {} closed: {}", worker_.id(), id_, reason);
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_close_cb);
+  }
+}
+
+void Session::on_close_cb(uv_handle_t* h) {
+  auto* self = static_cast<Session*>(h->data);
+  self->handle_closed_ = true;
+  self->worker_.session_closed(self);
+}
+
+void Session::on_alloc_cb(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<Session*>(h->data);
+  char* p = self->in_.prepare(16384);
+  *buf = uv_buf_init(p, self->in_.writable());
+}
+
+void Session::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
+  static_cast<Session*>(s->data)->on_read(nread);
+}
+
+void Session::on_read(ssize_t nread) {
+  if (nread == 0) {
+    return;
+  }
+  if (nread < 0) {
+    close(nread == UV_EOF ? "client closed" : uv_strerror(nread));
+    return;
+  }
+  in_.commit(nread);
+  bump(worker_.counters().bytes_in, nread);
+  process_input();
+}
+
+void Session::process_input() {
+  const Limits& limits = worker_.ctx().config->limits;
+  while (!closing_ && !quit_after_flush_ && !in_.empty()) {
+    if (!reading_) {
+      input_pending_ = true;  // resumed from flush() once replies drain
+      return;
+    }
+    size_t consumed = 0;
+    ParseStatus st = parser_.parse(in_.data(), in_.size(), cmd_, consumed);
+    if (st == ParseStatus::NeedMore) {
+      if (in_.size() > limits.query_buffer_bytes) {
+        bump(worker_.counters().clients_closed_query_limit);
+        reply_now("-ERR query buffer limit exceeded (limits.queryBuffer); closing\r\n");
+        quit_after_flush_ = true;
+      }
+      break;
+    }
+    if (st == ParseStatus::Error) {
+      bump(worker_.counters().protocol_errors);
+      std::string e = "-" + parser_.error_message() + "\r\n";
+      reply_now(e);
+      quit_after_flush_ = true;  // as Redis does: the stream cannot be trusted past this
+      in_.clear();
+      break;
+    }
+    dispatch(cmd_, std::string_view(in_.data(), consumed));
+    in_.consume(consumed);
+    if (tail_seq_ - head_seq_ >= limits.max_inflight_per_client) {
+      pause_reading();
+    }
+  }
+  if (in_.empty()) {
+    in_.shrink_if_idle(1 << 20);
+  }
+  queue_flush();
+}
+
+void Session::dispatch(const Command& cmd, std::string_view raw) {
+  ProxyContext& ctx = worker_.ctx();
+  const CommandInfo* info = ctx.commands->lookup(cmd.args);
+  if (info == nullptr) {
+    std::string e = "-ERR unknown command '";
+    e.append(cmd.args[0].substr(0, 128));
+    e.append("', with args beginning with: ");
+    for (size_t i = 1; i < cmd.args.size() && i < 8; ++i) {
+      e.append("'");
+      e.append(cmd.args[i].substr(0, 64));
+      e.append("' ");
+    }
+    for (char& c : e) {
+      c = (c == '\r' || c == '\n') ? ' ' : c;
+    }
+    e.append("\r\n");
+    reply_now(e);
+    return;
+  }
+  uint8_t cls = static_cast<uint8_t>(info->cls);
+  size_t nargs = cmd.args.size();
+  if ((info->arity > 0 && nargs != size_t(info->arity)) ||
+      (info->arity < 0 && nargs < size_t(-info->arity))) {
+    reply_now("-ERR wrong number of arguments for '" + info->name + "' command\r\n");
+    return;
+  }
+  // lookup() returns a container's own entry only for a missing or unknown
+  // subcommand; bare COMMAND is the one container that is valid alone.
+  if (info->is_container && !(nargs == 1 && info->name == "command")) {
+    std::string sub = nargs > 1 ? std::string(cmd.args[1].substr(0, 64)) : std::string();
+    reply_now("-ERR unknown subcommand '" + sub + "'. Try " + lower(cmd.args[0]) +
+              " HELP.\r\n");
+    return;
+  }
+  if (!authenticated_ && info->name != "auth" && info->name != "hello" &&
+      info->name != "quit" && info->name != "reset") {
+    reply_now("-NOAUTH Authentication required.\r\n");
+    return;
+  }
+  std::shared_ptr<const SegmentMap> map = ctx.current_map();
+  RoutePlan& plan = worker_.plan_scratch();
+  worker_.router().route(*info, cmd, *map, plan);
+  switch (plan.kind) {
+    case RouteKind::Local: {
+      std::string& out = worker_.reply_scratch();
+      out.clear();
+      LocalCommands::run(*this, *info, cmd, out);
+      bump(worker_.counters().requests(worker_.backend_count(), cls));
+      reply_now(out);
+      return;
+    }
+    case RouteKind::Error:
+      bump(worker_.counters().errors(worker_.backend_count(), cls));
+      if (plan.error.empty()) {
+        reply_now("-ERR wrong number of arguments for '" + info->name + "' command\r\n");
+      } else {
+        reply_now(plan.error);
+      }
+      return;
+    case RouteKind::Single: {
+      uint64_t seq = open_slot(cls, Merge::Forward, 1);
+      send_part(plan.backend, seq, 0, cls, cmd, raw, nullptr);
+      return;
+    }
+    case RouteKind::Split:
+    case RouteKind::Broadcast: {
+      uint16_t n = static_cast<uint16_t>(plan.backends.size());
+      uint64_t seq = open_slot(cls, plan.merge, n);
+      Slot& s = slot(seq);
+      s.key_part.assign(plan.key_part.begin(), plan.key_part.end());
+      if (plan.kind == RouteKind::Broadcast) {
+        s.key_part.clear();
+      }
+      for (uint16_t p = 0; p < n; ++p) {
+        send_part(plan.backends[p], seq, p, cls, cmd, raw,
+                  plan.kind == RouteKind::Split ? &plan : nullptr);
+      }
+      return;
+    }
+  }
+}
+
+// Sends the whole command (split == nullptr) or the key groups of `split`
+// that belong to `backend`. A link that is down answers the part at once.
+void Session::send_part(uint16_t backend, uint64_t seq, uint16_t part, uint8_t cls,
+                        const Command& cmd, std::string_view raw, const RoutePlan* split) {
+  BackendLink& link = worker_.link(backend);
+  if (!link.accepting()) {
+    bump(worker_.counters().errors(backend, cls));
+    complete_part(seq, part, link.down_reply(), true);
+    return;
+  }
+  Buffer& b = link.request_buffer();
+  if (split != nullptr) {
+    size_t groups = 0;
+    for (uint16_t kb : split->key_backend) {
+      groups += (kb == backend);
+    }
+    encode_header(b, '*', 1 + groups * split->key_step);
+    encode_bulk(b, cmd.args[0]);
+    for (size_t g = 0; g < split->key_backend.size(); ++g) {
+      if (split->key_backend[g] != backend) {
+        continue;
+      }
+      size_t first = split->first_key + g * split->key_step;
+      for (size_t a = first; a < first + split->key_step; ++a) {
+        encode_bulk(b, cmd.args[a]);
+      }
+    }
+  } else if (!cmd.inline_form) {
+    b.append(raw);  // the client's own bytes: no re-encoding on the fast path
+  } else {
+    encode_header(b, '*', cmd.args.size());
+    for (std::string_view a : cmd.args) {
+      encode_bulk(b, a);
+    }
+  }
+  link.commit(this, make_cookie(seq, part, backend));
+  ++inflight_;
+  bump(worker_.counters().requests(backend, cls));
+}
+
+void Session::on_backend_reply(uint64_t cookie, std::string_view reply, bool link_error) {
+  --inflight_;
+  if (closing_) {
+    if (reapable()) {
+      worker_.session_closed(this);
+    }
+    return;
+  }
+  uint64_t seq = cookie >> 24;
+  uint16_t part = (cookie >> 12) & 0xfff;
+  uint16_t backend = cookie & 0xfff;
+  if (!link_error && is_error_reply(reply)) {
+    bump(worker_.counters().errors(backend, slot(seq).cls));
+  } else if (link_error) {
+    bump(worker_.counters().errors(backend, slot(seq).cls));
+  }
+  complete_part(seq, part, reply, link_error);
+}
+
+void Session::complete_part(uint64_t seq, uint16_t part, std::string_view reply, bool) {
+  Slot& s = slot(seq);
+  if (s.nparts == 1 && s.merge == Merge::Forward) {
+    if (seq == head_seq_) {
+      out_.append(reply);  // in order: straight out, no copy into the slot
+      ++head_seq_;
+      release_ready();
+    } else {
+      s.reply.assign(reply);
+      s.ready = true;
+    }
+    return;
+  }
+  s.parts[part].assign(reply);
+  if (--s.parts_pending > 0) {
+    return;
+  }
+  s.reply.clear();
+  merge_replies(s.merge, s.parts, s.nparts, s.key_part, s.reply);
+  s.ready = true;
+  if (seq == head_seq_) {
+    release_ready();
+  }
+}
+
+uint64_t Session::open_slot(uint8_t cls, Merge merge, uint16_t parts) {
+  if (tail_seq_ - head_seq_ == slots_.size()) {
+    std::vector<Slot> next(slots_.size() * 2);
+    uint64_t mask = next.size() - 1;
+    for (uint64_t q = head_seq_; q < tail_seq_; ++q) {
+      next[q & mask] = std::move(slots_[q & slot_mask_]);
+    }
+    slots_.swap(next);
+    slot_mask_ = mask;
+  }
+  Slot& s = slot(tail_seq_);
+  s.ready = false;
+  s.cls = cls;
+  s.merge = merge;
+  s.nparts = parts;
+  s.parts_pending = parts;
+  if (parts > 1 && s.parts.size() < parts) {
+    s.parts.resize(parts);
+  }
+  return tail_seq_++;
+}
+
+void Session::reply_now(std::string_view bytes) {
+  if (head_seq_ == tail_seq_) {
+    out_.append(bytes);
+    queue_flush();
+    return;
+  }
+  uint64_t seq = open_slot(0, Merge::Forward, 0);
+  Slot& s = slot(seq);
+  s.reply.assign(bytes);
+  s.ready = true;
+}
+
+void Session::release_ready() {
+  while (head_seq_ < tail_seq_) {
+    Slot& s = slot(head_seq_);
+    if (!s.ready) {
+      break;
+    }
+    out_.append(s.reply);
+    if (s.reply.capacity() > kKeepSlotBytes) {
+      std::string().swap(s.reply);
+    }
+    s.ready = false;
+    ++head_seq_;
+  }
+  if (!reading_ && !closing_ &&
+      tail_seq_ - head_seq_ <= worker_.ctx().config->limits.max_inflight_per_client / 2) {
+    resume_reading();
+  }
+  queue_flush();
+}
+
+void Session::queue_flush() {
+  if (!flush_queued_ && !closing_) {
+    flush_queued_ = true;
+    worker_.queue_flush(this);
+  }
+}
+
+void Session::pause_reading() {
+  if (reading_) {
+    reading_ = false;
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  }
+}
+
+void Session::resume_reading() {
+  if (!reading_) {
+    reading_ = true;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc_cb, on_read_cb);
+    input_pending_ = !in_.empty();
+    queue_flush();
+  }
+}
+
+void Session::flush() {
+  flush_queued_ = false;
+  if (closing_) {
+    return;
+  }
+  if (input_pending_ && reading_) {
+    input_pending_ = false;
+    process_input();  // bytes left over when reading paused
+  }
+  size_t pending = out_.size() + writing_.size();
+  if (pending > worker_.ctx().config->limits.output_buffer_bytes) {
+    bump(worker_.counters().clients_closed_output_limit);
+    LOG_WARN_EVERY("session", "w{} c {} {} closed: output buffer limit ({} bytes pending)",
+                   worker_.id(), id_, peer_, pending);
+    close("output buffer limit");
+    return;
+  }
+  if (!writing_active_ && !out_.empty()) {
+    uv_buf_t b = uv_buf_init(const_cast<char*>(out_.data()), out_.size());
+    int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1);
+    if (n < 0 && n != UV_EAGAIN) {
+      close(uv_strerror(n));
+      return;
+    }
+    if (n > 0) {
+      bump(worker_.counters().bytes_out, n);
+      out_.consume(n);
+    }
+    if (!out_.empty()) {
+      out_.swap(writing_);
+      uv_buf_t wb = uv_buf_init(const_cast<char*>(writing_.data()), writing_.size());
+      write_req_.data = this;
+      writing_active_ = true;
+      int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &wb, 1, on_write_cb);
+      if (rc != 0) {
+        writing_active_ = false;
+        close(uv_strerror(rc));
+        return;
+      }
+    } else {
+      out_.shrink_if_idle(1 << 20);
+    }
+  }
+  if (quit_after_flush_ && head_seq_ == tail_seq_ && out_.empty() && !writing_active_) {
+    close("quit");
+  }
+}
+
+void Session::on_write_cb(uv_write_t* req, int status) {
+  auto* self = static_cast<Session*>(req->data);
+  self->writing_active_ = false;
+  if (status == 0) {
+    bump(self->worker_.counters().bytes_out, self->writing_.size());
+  }
+  self->writing_.clear();
+  self->writing_.shrink_if_idle(1 << 20);
+  if (status != 0) {
+    self->close(uv_strerror(status));
+    return;
+  }
+  if (!self->out_.empty() || self->quit_after_flush_) {
+    self->queue_flush();
+  }
+}
+
+}  // namespace proxy

@@ -1,0 +1,129 @@
+// Session: one client connection. It owns the socket, the request parser, the
+// in-order reply queue and the output buffers. Every exit goes through
+// close(reason); the object is freed by the worker's reaper once its handle is
+// closed and no backend request still points at it.
+//
+// Request path (one worker thread, no locks):
+//
+//   socket --read--> in_ --RespParser--> Command --CommandTable--> class + keys
+//      --Router (slot -> segment -> backend)--> RoutePlan
+//         Local:  LocalCommands writes the reply into a new slot (ready at once)
+//         Single: raw request bytes -> BackendLink (FIFO), reply fills the slot
+//         Split:  one sub-request per backend; parts merged (merge.h) when all arrive
+//   slots are released to out_ strictly in request order; the worker's
+//   before-poll hook writes out_ (uv_try_write first, then uv_write).
+//
+// States: Reading -> Paused (too many commands in flight) -> Reading; any ->
+// Closing (close()) -> reaped. Pinned states (MULTI, blocking, pub/sub) come
+// with the command-coverage work.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <uv.h>
+
+#include "proxy/backend_link.h"
+#include "proxy/buffer.h"
+#include "proxy/merge.h"
+#include "proxy/resp_parser.h"
+#include "proxy/router.h"
+
+namespace proxy {
+
+class Worker;
+
+class Session final : public ReplySink {
+ public:
+  Session(Worker& worker, uint64_t id);
+  ~Session() override;
+
+  // Accepts the pending connection on `server`. On error the caller must
+  // close() the session (it is then reaped as usual).
+  int accept(uv_stream_t* server);
+  void close(const char* reason);  // idempotent
+  void flush();                    // before-poll hook: write out_
+  bool reapable() const { return handle_closed_ && inflight_ == 0; }
+
+  void on_backend_reply(uint64_t cookie, std::string_view reply, bool link_error) override;
+
+  // Read by LocalCommands (same thread).
+  uint64_t id() const { return id_; }
+  const std::string& name() const { return name_; }
+  void set_name(std::string_view n) { name_.assign(n); }
+  const std::string& peer() const { return peer_; }
+  int protocol() const { return protocol_; }
+  bool authenticated() const { return authenticated_; }
+  void set_authenticated(bool v) { authenticated_ = v; }
+  uint64_t created_ms() const { return created_ms_; }
+  void quit_after_reply() { quit_after_flush_ = true; }
+  void reply_now(std::string_view bytes);  // a reply in request order (local replies, errors)
+  Worker& worker() { return worker_; }
+
+ private:
+  // One reply position in request order.
+  struct Slot {
+    bool ready = false;
+    uint16_t parts_pending = 0;
+    uint16_t nparts = 0;
+    uint8_t cls = 0;             // CommandClass, for counters
+    Merge merge = Merge::Forward;
+    std::string reply;           // complete reply once ready (unless sent straight out)
+    std::vector<std::string> parts;      // part replies of a split/broadcast, by part index
+    std::vector<uint16_t> key_part;      // KeyOrder: part index of each key, in request order
+  };
+
+  static void on_alloc_cb(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void on_write_cb(uv_write_t* req, int status);
+  static void on_close_cb(uv_handle_t* h);
+
+  void on_read(ssize_t nread);
+  void process_input();
+  void dispatch(const Command& cmd, std::string_view raw);
+  void execute(const Command& cmd, std::string_view raw, const RoutePlan& plan, uint8_t cls);
+  void send_part(uint16_t backend, uint64_t seq, uint16_t part, uint8_t cls, const Command& cmd,
+                 std::string_view raw, const RoutePlan* split);
+
+  uint64_t open_slot(uint8_t cls, Merge merge, uint16_t parts);  // returns its sequence number
+  Slot& slot(uint64_t seq) { return slots_[seq & slot_mask_]; }
+  void complete_part(uint64_t seq, uint16_t part, std::string_view reply, bool link_error);
+  void release_ready();  // moves ready slots at the head to out_
+  void queue_flush();
+  void pause_reading();
+  void resume_reading();
+
+  Worker& worker_;
+  uint64_t id_;
+  uv_tcp_t tcp_;
+  uv_write_t write_req_;
+  Buffer in_;
+  Buffer out_;
+  Buffer writing_;
+  RespParser parser_;
+  Command cmd_;
+
+  std::vector<Slot> slots_;  // ring indexed by sequence number
+  uint64_t slot_mask_;
+  uint64_t head_seq_ = 0;    // oldest unreleased slot
+  uint64_t tail_seq_ = 0;    // next slot to open
+  uint32_t inflight_ = 0;    // backend requests whose sink is this session
+
+  bool reading_ = false;
+  bool writing_active_ = false;
+  bool flush_queued_ = false;
+  bool closing_ = false;
+  bool handle_closed_ = false;
+  bool quit_after_flush_ = false;
+  bool input_pending_ = false;   // unparsed input left while paused
+  bool authenticated_ = false;
+  int protocol_ = 2;
+  uint64_t created_ms_ = 0;
+  std::string name_;
+  std::string peer_;
+
+  friend class LocalCommands;
+};
+
+}  // namespace proxy

@@ -1,0 +1,81 @@
+// Telemetry: per-worker single-writer counters (CONVENTIONS §8b). The worker
+// thread is the only writer (relaxed load+store, no lock prefix, no lock); the
+// metrics collector and INFO read them from other threads and never write.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace proxy {
+
+// Increment without a locked instruction: safe because one thread writes.
+inline void bump(std::atomic<uint64_t>& a, uint64_t n = 1) {
+  a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+inline uint64_t read(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
+
+// Latency bucket upper bounds in microseconds; the last bucket is +Inf.
+inline constexpr std::array<uint64_t, 14> kLatencyBucketsUs = {
+    50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000};
+inline constexpr size_t kClassCount = 11;  // CommandClass values (commands.h)
+
+struct LatencyHistogram {
+  std::array<std::atomic<uint64_t>, kLatencyBucketsUs.size() + 1> buckets{};
+  std::atomic<uint64_t> sum_us{0};
+  std::atomic<uint64_t> count{0};
+
+  void record(uint64_t us) {
+    size_t i = 0;
+    while (i < kLatencyBucketsUs.size() && us > kLatencyBucketsUs[i]) {
+      ++i;
+    }
+    bump(buckets[i]);
+    bump(sum_us, us);
+    bump(count);
+  }
+};
+
+// One per worker. Backend index `backends` (one past the last) stands for
+// "answered by the proxy itself".
+class WorkerCounters {
+ public:
+  explicit WorkerCounters(size_t backends)
+      : backends_(backends),
+        requests_(new std::atomic<uint64_t>[(backends + 1) * kClassCount]()),
+        errors_(new std::atomic<uint64_t>[(backends + 1) * kClassCount]()),
+        latency_(new LatencyHistogram[backends]) {}
+
+  size_t backends() const { return backends_; }
+  std::atomic<uint64_t>& requests(size_t backend, size_t cls) {
+    return requests_[backend * kClassCount + cls];
+  }
+  std::atomic<uint64_t>& errors(size_t backend, size_t cls) {
+    return errors_[backend * kClassCount + cls];
+  }
+  LatencyHistogram& latency(size_t backend) { return latency_[backend]; }
+  uint64_t requests_at(size_t backend, size_t cls) const {
+    return read(requests_[backend * kClassCount + cls]);
+  }
+  uint64_t errors_at(size_t backend, size_t cls) const {
+    return read(errors_[backend * kClassCount + cls]);
+  }
+  const LatencyHistogram& latency_at(size_t backend) const { return latency_[backend]; }
+
+  std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> connections_rejected{0};  // maxclients
+  std::atomic<uint64_t> clients_closed_output_limit{0};
+  std::atomic<uint64_t> clients_closed_query_limit{0};
+  std::atomic<uint64_t> protocol_errors{0};
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> bytes_out{0};
+
+ private:
+  size_t backends_;
+  std::unique_ptr<std::atomic<uint64_t>[]> requests_;
+  std::unique_ptr<std::atomic<uint64_t>[]> errors_;
+  std::unique_ptr<LatencyHistogram[]> latency_;
+};
+
+}  // namespace proxy

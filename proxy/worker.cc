@@ -1,0 +1,192 @@
+// Worker implementation: listener set-up with SO_REUSEPORT (libuv 1.44 has no
+// flag for it, so the socket is made, bound and handed to uv_tcp_open), the
+// accept path with maxclients, the before-poll batch and orderly shutdown.
+#include "proxy/worker.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "proxy/log.h"
+#include "proxy/session.h"
+
+namespace proxy {
+
+Worker::Worker(uint32_t id, ProxyContext& ctx)
+    : id_(id),
+      ctx_(ctx),
+      counters_(ctx.config->backends.size()),
+      router_(*ctx.commands) {
+  CHECK(uv_loop_init(&loop_) == 0);
+}
+
+Worker::~Worker() {
+  for (Session* s : sessions_) {
+    delete s;
+  }
+  sessions_.clear();
+  links_.clear();
+  int rc = uv_loop_close(&loop_);
+  if (rc != 0) {
+    LOG_ERROR("worker", "w{} loop not clean at exit: {}", id_, uv_strerror(rc));
+  }
+}
+
+Status Worker::init() {
+  const Config& cfg = *ctx_.config;
+  sockaddr_storage addr{};
+  int rc = uv_ip4_addr(cfg.listen.host.c_str(), cfg.listen.port,
+                       reinterpret_cast<sockaddr_in*>(&addr));
+  if (rc != 0) {
+    rc = uv_ip6_addr(cfg.listen.host.c_str(), cfg.listen.port,
+                     reinterpret_cast<sockaddr_in6*>(&addr));
+  }
+  if (rc != 0) {
+    return Status(Code::InvalidArgument, "listen: not an IP address: " + cfg.listen.host);
+  }
+  int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return Status(Code::IoError, std::string("socket: ") + strerror(errno));
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    ::close(fd);
+    return Status(Code::IoError, std::string("SO_REUSEPORT: ") + strerror(errno));
+  }
+  socklen_t len = addr.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    int e = errno;
+    ::close(fd);
+    return Status(Code::IoError, "cannot listen on " + cfg.listen.to_string() + ": " + strerror(e));
+  }
+  uv_tcp_init(&loop_, &listener_);
+  listener_.data = this;
+  listener_open_ = true;
+  uv_tcp_open(&listener_, fd);
+  rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 511, on_connection_cb);
+  if (rc != 0) {
+    return Status(Code::IoError, "listen on " + cfg.listen.to_string() + ": " + uv_strerror(rc));
+  }
+  uv_prepare_init(&loop_, &prepare_);
+  prepare_.data = this;
+  uv_prepare_start(&prepare_, on_prepare_cb);
+  uv_async_init(&loop_, &async_, on_async_cb);
+  async_.data = this;
+  for (size_t i = 0; i < cfg.backends.size(); ++i) {
+    links_.push_back(std::make_unique<BackendLink>(*this, uint16_t(i), cfg.backends[i], cfg));
+  }
+  return Status::ok();
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    for (auto& l : links_) {
+      l->start();
+    }
+    uv_run(&loop_, UV_RUN_DEFAULT);
+  });
+}
+
+void Worker::stop() {
+  stopping_.store(true);
+  uv_async_send(&async_);
+}
+
+void Worker::join() {
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void Worker::on_async_cb(uv_async_t* h) {
+  auto* self = static_cast<Worker*>(h->data);
+  if (self->stopping_.load()) {
+    self->shutdown();
+  }
+}
+
+void Worker::shutdown() {
+  if (listener_open_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+    listener_open_ = false;
+  }
+  for (Session* s : sessions_) {
+    s->close("shutdown");
+  }
+  for (auto& l : links_) {
+    l->close();
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+}
+
+void Worker::on_connection_cb(uv_stream_t* server, int status) {
+  static_cast<Worker*>(server->data)->on_connection(status);
+}
+
+void Worker::on_connection(int status) {
+  if (status != 0) {
+    LOG_WARN_EVERY("worker", "w{} accept: {}", id_, uv_strerror(status));
+    return;
+  }
+  auto* s = new Session(*this, ctx_.next_client_id.fetch_add(1));
+  sessions_.insert(s);
+  clients.fetch_add(1, std::memory_order_relaxed);
+  int64_t total = ctx_.connected_clients.fetch_add(1, std::memory_order_relaxed) + 1;
+  bump(counters_.connections_accepted);
+  int rc = s->accept(reinterpret_cast<uv_stream_t*>(&listener_));
+  if (rc != 0) {
+    s->close(uv_strerror(rc));
+    return;
+  }
+  if (total > int64_t(ctx_.config->limits.max_clients)) {
+    bump(counters_.connections_rejected);
+    LOG_WARN_EVERY("worker", "w{} maxclients ({}) reached; refusing {}", id_,
+                   ctx_.config->limits.max_clients, s->peer());
+    s->quit_after_reply();
+    s->reply_now("-ERR max number of clients reached\r\n");
+  }
+}
+
+void Worker::session_closed(Session* s) { reap_.insert(s); }
+
+void Worker::on_prepare_cb(uv_prepare_t* h) { static_cast<Worker*>(h->data)->before_poll(); }
+
+// Handlers only enqueue; this writes everything queued in this iteration and
+// frees sessions whose handle is closed and whose requests have all returned.
+void Worker::before_poll() {
+  while (!flush_sessions_.empty() || !flush_links_.empty()) {
+    flush_sessions_busy_.swap(flush_sessions_);
+    for (Session* s : flush_sessions_busy_) {
+      s->flush();
+    }
+    flush_sessions_busy_.clear();
+    flush_links_busy_.swap(flush_links_);
+    for (BackendLink* l : flush_links_busy_) {
+      l->flush();
+    }
+    flush_links_busy_.clear();
+  }
+  if (!reap_.empty()) {
+    for (auto it = reap_.begin(); it != reap_.end();) {
+      Session* s = *it;
+      if (!s->reapable()) {
+        ++it;
+        continue;
+      }
+      // A reaped session may still sit in a flush list of this iteration.
+      std::erase(flush_sessions_, s);
+      sessions_.erase(s);
+      clients.fetch_sub(1, std::memory_order_relaxed);
+      ctx_.connected_clients.fetch_sub(1, std::memory_order_relaxed);
+      delete s;
+      it = reap_.erase(it);
+    }
+  }
+}
+
+}  // namespace proxy

@@ -1,0 +1,91 @@
+// Worker: one thread, one libuv loop. It accepts on its own SO_REUSEPORT
+// listener, owns its client Sessions and one BackendLink per backend, and runs
+// the before-poll hook that writes queued output and reaps closed sessions.
+// Threads meet it only through stop() (uv_async) and the counters it writes.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include <uv.h>
+
+#include "proxy/backend_link.h"
+#include "proxy/context.h"
+#include "proxy/router.h"
+#include "proxy/status.h"
+#include "proxy/telemetry.h"
+
+namespace proxy {
+
+class Session;
+
+class Worker {
+ public:
+  Worker(uint32_t id, ProxyContext& ctx);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Main thread, before start(): binds the listener (SO_REUSEPORT, so every
+  // worker binds the same address) and creates the backend links.
+  Status init();
+  void start();  // spawns the thread that runs the loop
+  void stop();   // any thread; the loop closes everything and ends
+  void join();
+
+  // Loop thread only.
+  uint32_t id() const { return id_; }
+  uv_loop_t* loop() { return &loop_; }
+  ProxyContext& ctx() { return ctx_; }
+  WorkerCounters& counters() { return counters_; }
+  BackendLink& link(uint16_t backend) { return *links_[backend]; }
+  size_t backend_count() const { return links_.size(); }
+  Router& router() { return router_; }
+  RoutePlan& plan_scratch() { return plan_; }
+  std::string& reply_scratch() { return reply_scratch_; }
+  void queue_flush(Session* s) { flush_sessions_.push_back(s); }
+  void queue_flush(BackendLink* l) { flush_links_.push_back(l); }
+  void session_closed(Session* s);  // from the session's close path; reaped before poll
+  const std::unordered_set<Session*>& sessions() const { return sessions_; }
+
+  // Any thread (INFO, metrics): links are created in init() and live until
+  // the worker is destroyed; read only their atomics.
+  const std::vector<std::unique_ptr<BackendLink>>& links() const { return links_; }
+  const WorkerCounters& counters() const { return counters_; }
+  std::atomic<int64_t> clients{0};
+
+ private:
+  static void on_connection_cb(uv_stream_t* server, int status);
+  static void on_prepare_cb(uv_prepare_t* h);
+  static void on_async_cb(uv_async_t* h);
+
+  void on_connection(int status);
+  void before_poll();
+  void shutdown();
+
+  uint32_t id_;
+  ProxyContext& ctx_;
+  uv_loop_t loop_;
+  uv_tcp_t listener_;
+  uv_prepare_t prepare_;
+  uv_async_t async_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  bool listener_open_ = false;
+
+  WorkerCounters counters_;
+  std::vector<std::unique_ptr<BackendLink>> links_;
+  Router router_;
+  RoutePlan plan_;
+  std::string reply_scratch_;
+  std::unordered_set<Session*> sessions_;
+  std::vector<Session*> flush_sessions_, flush_sessions_busy_;
+  std::vector<BackendLink*> flush_links_, flush_links_busy_;
+  std::unordered_set<Session*> reap_;
+};
+
+}  // namespace proxy

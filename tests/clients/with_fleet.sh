@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs one client test against a fresh fleet (3 redis-servers + foreshard on
+# free ports): with_fleet.sh COMMAND... ; the command sees FS_PORT and
+# REDIS_PORTS (space separated). Stops what it started, whatever happens.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../../scripts/lib/fleet.sh"
+dir=$(mktemp -d /tmp/foreshard-clients.XXXXXX)
+trap 'fleet_stop "$dir"; rm -rf "$dir"' EXIT
+fleet_start "$dir" 3
+export REDIS_PORTS="${REDIS_PORTS[*]}" FLEET_DIR="$dir"
+"$@"
