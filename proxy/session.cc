@@ -186,8 +186,10 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
     return;
   }
   // lookup() returns a container's own entry only for a missing or unknown
-  // subcommand; bare COMMAND is the one container that is valid alone.
-  if (info->is_container && !(nargs == 1 && info->name == "command")) {
+  // subcommand; bare COMMAND is valid alone, and CLIENT's newer subcommands
+  // (SETINFO and NO-TOUCH are Redis 7.2) are answered by LocalCommands.
+  if (info->is_container && info->cls != CommandClass::Connection &&
+      !(nargs == 1 && info->name == "command")) {
     std::string sub = nargs > 1 ? std::string(cmd.args[1].substr(0, 64)) : std::string();
     reply_now("-ERR unknown subcommand '" + sub + "'. Try " + lower(cmd.args[0]) +
               " HELP.\r\n");

@@ -251,4 +251,23 @@ TEST_SUITE("Routing") {
     REQUIRE(cmd->type == REDIS_REPLY_ARRAY);
     CHECK(cmd->element[0]->type == REDIS_REPLY_ARRAY);
   }
+
+  TEST_CASE("the Prometheus endpoint counts requests per backend and class") {
+    Fleet f;
+    REQUIRE(f.start());
+    for (int i = 0; i < 100; ++i) {
+      Reply r(redisCommand(f.client, "SET m:%d x", i));
+    }
+    Reply bad(redisCommand(f.client, "RENAME m:1 m:2"));
+    std::string body = raw_exchange(f.proxy->metrics_port(),
+                                    "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n", 1000);
+    CHECK(body.find("200 OK") != std::string::npos);
+    CHECK(body.find("foreshard_requests_total{backend=\"redis-1\",class=\"single-key\"}") !=
+          std::string::npos);
+    CHECK(body.find("foreshard_request_errors_total{backend=\"proxy\",class=\"same-slot\"} 1") !=
+          std::string::npos);
+    CHECK(body.find("foreshard_backend_up{backend=\"redis-3\"} 1") != std::string::npos);
+    CHECK(body.find("foreshard_backend_request_duration_seconds_bucket") != std::string::npos);
+    CHECK(body.find("foreshard_client_connections 1") != std::string::npos);
+  }
 }
