@@ -1,8 +1,7 @@
-// MapStore: persists the segment map in the data directory (DESIGN §5,
-// CONVENTIONS §9): write a temp file, fsync, rename over the map, fsync the
-// directory, so a crash leaves either the old or the new map, never a mix.
-// Also owns the data-dir lock that keeps two proxies off one map. Control
-// thread only (blocking file I/O); never called on a worker.
+// MapStore: persists the segment map in the data dir (DESIGN §5, CONVENTIONS
+// §9): temp file, fsync, rename, fsync dir, so a crash leaves the old or the new
+// map, never a mix. Also owns the data-dir lock that keeps two proxies off one
+// map. Control thread only (blocking file I/O); never called on a worker.
 #pragma once
 
 #include <string>
