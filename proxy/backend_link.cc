@@ -16,13 +16,15 @@
 namespace proxy {
 
 BackendLink::BackendLink(Worker& worker, uint16_t index, const BackendConfig& backend,
-                         const Config& cfg)
+                         const Config& cfg, int protocol)
     : worker_(worker),
       index_(index),
       name_(backend.name),
       backend_(backend),
       connect_timeout_ms_(cfg.timeouts.connect_ms),
       request_timeout_ms_(cfg.timeouts.request_ms),
+      default_timeout_ms_(cfg.timeouts.request_ms),
+      protocol_(protocol),
       backoff_min_ms_(cfg.timeouts.backoff_min_ms),
       backoff_max_ms_(cfg.timeouts.backoff_max_ms),
       backoff_ms_(cfg.timeouts.backoff_min_ms),
@@ -45,7 +47,7 @@ void BackendLink::set_state(State next, const std::string& reason) {
   if (next == state_) {
     return;
   }
-  static const char* kNames[] = {"connecting", "ready", "backoff", "closed"};
+  [[maybe_unused]] static const char* kNames[] = {"connecting", "ready", "backoff", "closed"};
   if (next == State::Ready) {
     LOG_INFO("link", "w{} b {} ready ({})", worker_.id(), name_, reason);
   } else if (next == State::Backoff && state_ == State::Ready) {
@@ -88,8 +90,19 @@ void BackendLink::connect() {
     fail(std::string("connect: ") + uv_strerror(rc));
     return;
   }
-  // The AUTH goes first in the FIFO: nothing else is queued on a new connection.
-  if (!backend_.password.empty()) {
+  // HELLO 3 / AUTH go first in the FIFO: nothing else is queued on a new connection.
+  std::string_view user = backend_.username.empty() ? "default" : backend_.username;
+  if (protocol_ == 3) {
+    encode_header(out_, '*', backend_.password.empty() ? 2 : 5);
+    encode_bulk(out_, "HELLO");
+    encode_bulk(out_, "3");
+    if (!backend_.password.empty()) {
+      encode_bulk(out_, "AUTH");
+      encode_bulk(out_, user);
+      encode_bulk(out_, backend_.password);
+    }
+    pending_.push(Pending{nullptr, 0, uv_hrtime()});
+  } else if (!backend_.password.empty()) {
     encode_header(out_, '*', backend_.username.empty() ? 2 : 3);
     encode_bulk(out_, "AUTH");
     if (!backend_.username.empty()) {
@@ -127,7 +140,23 @@ bool BackendLink::accepting() const {
          pending_.size() < max_inflight_;
 }
 
+std::string_view BackendLink::down_reply() const {
+  if (state_ == State::Ready || state_ == State::Connecting) {
+    static const std::string kBusy =
+        "-ERR foreshard: too many requests in flight to one backend (limits.maxInflightPerBackend)\r\n";
+    return kBusy;
+  }
+  return down_reply_;
+}
+
 void BackendLink::commit(ReplySink* sink, uint64_t cookie) {
+  if (stream_sink_ != nullptr) {
+    if (!flush_queued_) {  // replies go to the stream sink: nothing to match
+      flush_queued_ = true;
+      worker_.queue_flush(this);
+    }
+    return;
+  }
   pending_.push(Pending{sink, cookie, uv_hrtime()});
   if (!timer_armed_ && state_ == State::Ready) {
     arm_deadline();
@@ -217,6 +246,23 @@ void BackendLink::on_read(ssize_t nread) {
   }
   in_.commit(nread);
   while (!in_.empty()) {
+    if (pending_.empty() && stream_sink_ != nullptr) {
+      size_t len = 0;
+      ScanStatus st = scanner_.scan(in_.data(), in_.size(), len);
+      if (st == ScanStatus::NeedMore) {
+        break;
+      }
+      if (st == ScanStatus::Error) {
+        fail("malformed reply from backend");
+        return;
+      }
+      stream_sink_->on_backend_reply(0, std::string_view(in_.data(), len), false);
+      if (state_ != State::Ready) {
+        return;
+      }
+      in_.consume(len);
+      continue;
+    }
     if (pending_.empty()) {
       fail("backend sent a reply nobody asked for");
       return;
@@ -265,7 +311,7 @@ void BackendLink::deliver(std::string_view reply) {
 }
 
 void BackendLink::arm_deadline() {
-  if (pending_.empty() || state_ != State::Ready) {
+  if (pending_.empty() || state_ != State::Ready || request_timeout_ms_ == 0) {
     return;
   }
   uint64_t age_ms = (uv_hrtime() - pending_.front().sent_ns) / 1000000;
@@ -290,6 +336,9 @@ void BackendLink::on_timer() {
         return;
       }
       uint64_t age_ms = (uv_hrtime() - pending_.front().sent_ns) / 1000000;
+      if (request_timeout_ms_ == 0) {
+        return;
+      }
       if (age_ms >= request_timeout_ms_) {
         fail("request timed out after " + std::to_string(request_timeout_ms_) + " ms");
       } else {
@@ -325,6 +374,11 @@ void BackendLink::fail(const std::string& reason) {
 }
 
 void BackendLink::fail_all_pending() {
+  if (stream_sink_ != nullptr) {
+    ReplySink* sink = stream_sink_;
+    stream_sink_ = nullptr;  // a subscription does not survive its connection
+    sink->on_backend_reply(0, down_reply_, true);
+  }
   while (!pending_.empty()) {
     Pending p = pending_.front();
     pending_.pop();

@@ -38,7 +38,9 @@ class BackendLink {
  public:
   enum class State { Connecting, Ready, Backoff, Closed };
 
-  BackendLink(Worker& worker, uint16_t index, const BackendConfig& backend, const Config& cfg);
+  // protocol 3 opens the connection with HELLO 3 (RESP3 sessions use such links).
+  BackendLink(Worker& worker, uint16_t index, const BackendConfig& backend, const Config& cfg,
+              int protocol = 2);
   ~BackendLink();
   BackendLink(const BackendLink&) = delete;
   BackendLink& operator=(const BackendLink&) = delete;
@@ -54,7 +56,16 @@ class BackendLink {
   void commit(ReplySink* sink, uint64_t cookie);
   bool send(std::string_view request, ReplySink* sink, uint64_t cookie);
 
-  std::string_view down_reply() const { return down_reply_; }  // "-ERR backend x ... \r\n"
+  std::string_view down_reply() const;  // "-ERR backend x ... \r\n": why accepting() is false
+
+  // Dedicated links (a session's WATCH, blocking command or subscription):
+  // 0 disables the request deadline (a blocking command may wait for ever).
+  void set_request_timeout(uint32_t ms) { request_timeout_ms_ = ms; }
+  void reset_request_timeout() { request_timeout_ms_ = default_timeout_ms_; }
+  // Stream mode (pub/sub): requests expect no matched reply; every reply and
+  // push goes to `sink` with cookie 0. nullptr turns it off.
+  void set_stream_sink(ReplySink* sink) { stream_sink_ = sink; }
+  int protocol() const { return protocol_; }
   void flush();   // writes queued bytes (worker's before-poll hook)
   void close();   // idempotent; fails what is in flight; the worker frees the link after on_closed
 
@@ -101,6 +112,9 @@ class BackendLink {
   BackendConfig backend_;
   uint32_t connect_timeout_ms_;
   uint32_t request_timeout_ms_;
+  uint32_t default_timeout_ms_;
+  int protocol_;
+  ReplySink* stream_sink_ = nullptr;
   uint32_t backoff_min_ms_, backoff_max_ms_, backoff_ms_;
   uint32_t max_inflight_;
 

@@ -305,6 +305,35 @@ void load_backends(Loader& L, const YAML::Node& n, Config& c) {
   }
 }
 
+void load_users(Loader& L, const YAML::Node& n, Config& c) {
+  if (!n.IsSequence()) {
+    L.bad(n, "users", "a list of {name, password, readonly}");
+    return;
+  }
+  for (size_t i = 0; i < n.size() && !L.failed(); ++i) {
+    const std::string p = "users[" + std::to_string(i) + "].";
+    if (!n[i].IsMap()) {
+      L.bad(n[i], p.substr(0, p.size() - 1), "a map with name and password");
+      return;
+    }
+    UserConfig u;
+    KeyTable table = {
+        {"name", L.value(p + "name", "made of [A-Za-z0-9_.-] and not default or admin",
+                         [&u](const std::string& s) {
+                           u.name = s;
+                           return is_valid_backend_name(s) && s != "default" && s != "admin";
+                         })},
+        {"password", L.str(p + "password", u.password)},
+        {"readonly", L.boolean(p + "readonly", u.readonly)},
+    };
+    L.walk(n[i], table, p);
+    if (!L.failed() && (!L.has(p + "name") || !L.has(p + "password"))) {
+      L.fail(n[i], p + "needs a name and a password");
+    }
+    c.users.push_back(std::move(u));
+  }
+}
+
 // A handler for a nested map of keys.
 Handler section(Loader& L, const char* name, KeyTable table) {
   return [&L, name, table = std::move(table)](const YAML::Node& n) {
@@ -348,6 +377,10 @@ void cross_check(Loader& L, Config& c, const YAML::Node* segment_size) {
            "limits.maxBulkLength (" + std::to_string(l.max_bulk_length) +
                ") must not exceed limits.queryBuffer (" + std::to_string(l.query_buffer_bytes) +
                "): a value that long could never be received");
+  }
+  if (!L.failed() && !c.pubsub_backend.empty() && c.backend_index(c.pubsub_backend) < 0) {
+    L.fail(L.line_of("pubsubBackend"),
+           "pubsubBackend names '" + c.pubsub_backend + "', which is not in backends");
   }
   for (size_t i = 0; i < c.backends.size() && !L.failed(); ++i) {
     if (c.backends[i].address.to_string() == c.listen.to_string()) {
@@ -405,6 +438,8 @@ Result<Config> load_root(Loader& L, const YAML::Node& root, Config c) {
       {"password", L.str("password", c.password)},
       {"adminPassword", L.str("adminPassword", c.admin_password)},
       {"ignoreExistingData", L.boolean("ignoreExistingData", c.ignore_existing_data)},
+      {"users", [&L, &c](const YAML::Node& n) { load_users(L, n, c); }},
+      {"pubsubBackend", L.str("pubsubBackend", c.pubsub_backend)},
       {"backends", [&](const YAML::Node& v) { load_backends(L, v, c); }},
       {"timeouts", section(L, "timeouts", std::move(timeouts))},
       {"limits", section(L, "limits", std::move(limits))},

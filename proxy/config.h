@@ -27,6 +27,13 @@ struct BackendConfig {
   uint64_t maxmemory = 0;    // bytes; 0 = ask the backend / unknown
 };
 
+// A client user (AUTH name password). `readonly` users may not run writes.
+struct UserConfig {
+  std::string name;
+  std::string password;
+  bool readonly = false;
+};
+
 struct Timeouts {
   uint32_t connect_ms = 1000;     // backend connect
   uint32_t request_ms = 2000;     // backend request (head-of-line deadline)
@@ -58,6 +65,8 @@ struct Config {
   std::string password;        // clients must AUTH when set (issue 3 adds users)
   std::string admin_password;  // guards FORESHARD admin commands when set
   bool ignore_existing_data = false;  // first start: allow several non-empty backends
+  std::vector<UserConfig> users;      // besides "default" (password) and "admin" (adminPassword)
+  std::string pubsub_backend;         // backend for PUBLISH/SUBSCRIBE; empty = the first one
   std::vector<BackendConfig> backends;
   Timeouts timeouts;
   Limits limits;

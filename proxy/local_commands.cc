@@ -36,43 +36,73 @@ void client_line(Session& s, uint64_t now_ms, std::string& line) {
           std::to_string(s.protocol()) + " worker=" + std::to_string(s.worker().id()) + "\n";
 }
 
-void hello(Session& s, const Command& cmd, RespWriter& w) {
+// Checks a user/password pair against the config: "default" (password),
+// "admin" (adminPassword) and the users list. Sets the session's user.
+bool authenticate(Session& s, std::string_view user, std::string_view pass) {
+  const Config& c = *s.worker().ctx().config;
+  if (user == "default") {
+    if (c.password.empty() || pass != c.password) {
+      return false;
+    }
+    s.set_user(user, false, c.admin_password.empty());
+  } else if (user == "admin") {
+    if (c.admin_password.empty() || pass != c.admin_password) {
+      return false;
+    }
+    s.set_user(user, false, true);
+  } else {
+    const UserConfig* found = nullptr;
+    for (const UserConfig& u : c.users) {
+      if (u.name == user && u.password == pass) {
+        found = &u;
+      }
+    }
+    if (found == nullptr) {
+      return false;
+    }
+    s.set_user(user, found->readonly, c.admin_password.empty());
+  }
+  s.set_authenticated(true);
+  return true;
+}
+
+void hello(Session& s, const Command& cmd, std::string& out) {
+  int proto = s.protocol();
   size_t i = 1;
   if (cmd.args.size() > 1) {
     std::string_view v = cmd.args[1];
     if (v != "2" && v != "3") {
-      w.error("NOPROTO unsupported protocol version");
+      RespWriter(out, proto).error("NOPROTO unsupported protocol version");
       return;
     }
-    if (v == "3") {
-      // RESP3 arrives with the command-coverage work (DESIGN §4); clients fall back to 2.
-      w.error("NOPROTO this foreshard build speaks RESP2 only for now");
-      return;
-    }
+    proto = v == "3" ? 3 : 2;
     i = 2;
   }
   for (; i < cmd.args.size(); ++i) {
     if (iequals(cmd.args[i], "auth") && i + 2 < cmd.args.size()) {
-      const Config& c = *s.worker().ctx().config;
-      if (c.password.empty() || cmd.args[i + 2] != c.password) {
-        w.error("WRONGPASS invalid username-password pair or user is disabled.");
+      if (!authenticate(s, cmd.args[i + 1], cmd.args[i + 2])) {
+        RespWriter(out, s.protocol())
+            .error("WRONGPASS invalid username-password pair or user is disabled.");
         return;
       }
-      s.set_authenticated(true);
       i += 2;
     } else if (iequals(cmd.args[i], "setname") && i + 1 < cmd.args.size()) {
       s.set_name(cmd.args[++i]);
     } else {
-      w.error("ERR Syntax error in HELLO option '" + std::string(cmd.args[i]) + "'");
+      RespWriter(out, s.protocol())
+          .error("ERR Syntax error in HELLO option '" + std::string(cmd.args[i]) + "'");
       return;
     }
   }
   if (!s.authenticated()) {
-    w.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-            "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
-            "select the RESP protocol version at the same time");
+    RespWriter(out, s.protocol())
+        .error("NOAUTH HELLO must be called with the client already authenticated, otherwise "
+               "the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the "
+               "client and select the RESP protocol version at the same time");
     return;
   }
+  s.set_protocol(proto);  // replies from here on, this one included, use it
+  RespWriter w(out, proto);
   const ProxyContext& ctx = s.worker().ctx();
   w.map(7);
   w.bulk("server");
@@ -80,7 +110,7 @@ void hello(Session& s, const Command& cmd, RespWriter& w) {
   w.bulk("version");
   w.bulk(ctx.backend_redis_version);
   w.bulk("proto");
-  w.integer(s.protocol());
+  w.integer(proto);
   w.bulk("id");
   w.integer(int64_t(s.id()));
   w.bulk("mode");
@@ -212,23 +242,23 @@ void LocalCommands::run(Session& s, const CommandInfo& info, const Command& cmd,
     w.simple("OK");
     s.quit_after_reply();
   } else if (n == "reset") {
+    s.reset_modes();
     s.set_name("");
+    s.set_user("default", false, cfg.admin_password.empty());
     s.set_authenticated(cfg.password.empty());
-    w.simple("RESET");
+    RespWriter(out, 2).simple("RESET");
   } else if (n == "auth") {
-    std::string_view pass = cmd.args.back();
-    if (cfg.password.empty()) {
+    std::string_view user = cmd.args.size() == 3 ? cmd.args[1] : std::string_view("default");
+    if (cmd.args.size() == 2 && cfg.password.empty()) {
       w.error("ERR AUTH <password> called without any password configured for the default "
               "user. Are you sure your configuration is correct?");
-    } else if (pass != cfg.password ||
-               (cmd.args.size() == 3 && cmd.args[1] != "default")) {
+    } else if (!authenticate(s, user, cmd.args.back())) {
       w.error("WRONGPASS invalid username-password pair or user is disabled.");
     } else {
-      s.set_authenticated(true);
       w.simple("OK");
     }
   } else if (n == "hello") {
-    hello(s, cmd, w);
+    hello(s, cmd, out);
   } else if (n.rfind("client", 0) == 0) {
     client(s, cmd, w);
   } else if (n.rfind("command", 0) == 0) {

@@ -2,6 +2,7 @@
 // re-encodes the combined reply (RESP2 framing; arrays keep elements' bytes).
 #include "proxy/merge.h"
 
+#include <charconv>
 #include <string_view>
 
 #include "proxy/resp_scanner.h"
@@ -26,7 +27,8 @@ const std::string_view kBadPart = "-ERR foreshard: unexpected reply from a backe
 }  // namespace
 
 void merge_replies(Merge kind, const std::vector<std::string>& parts, size_t nparts,
-                   const std::vector<uint16_t>& key_part, std::string& out) {
+                   const std::vector<uint16_t>& key_part, std::string& out,
+                   const KeyFilter* keep) {
   if (const std::string* err = first_error(parts, nparts)) {
     out += *err;
     return;
@@ -88,11 +90,47 @@ void merge_replies(Merge kind, const std::vector<std::string>& parts, size_t npa
           out += kBadPart;
           return;
         }
-        all.insert(all.end(), one.begin(), one.end());
+        for (std::string_view e : one) {
+          std::string_view key;
+          bool is_null = false;
+          if (keep == nullptr || !decode_simple_or_bulk(e, key, is_null) || (*keep)(i, key)) {
+            all.push_back(e);
+          }
+        }
       }
       w.array(all.size());
       for (std::string_view e : all) {
         out.append(e);
+      }
+      return;
+    }
+    case Merge::Same:
+    case Merge::Last:
+    case Merge::Scan:
+      out += parts[nparts - 1];
+      return;
+    case Merge::AndArrays: {
+      thread_local std::vector<std::string_view> first, other;
+      first.clear();
+      if (!split_aggregate(parts[0], first)) {
+        out += kBadPart;
+        return;
+      }
+      std::vector<int64_t> acc(first.size(), 1);
+      for (size_t i = 0; i < nparts; ++i) {
+        other.clear();
+        if (!split_aggregate(parts[i], other) || other.size() != acc.size()) {
+          out += kBadPart;
+          return;
+        }
+        for (size_t k = 0; k < acc.size(); ++k) {
+          int64_t v = 0;
+          acc[k] = acc[k] && decode_integer(other[k], v) && v != 0;
+        }
+      }
+      w.array(acc.size());
+      for (int64_t v : acc) {
+        w.integer(v);
       }
       return;
     }
@@ -107,6 +145,56 @@ void merge_replies(Merge kind, const std::vector<std::string>& parts, size_t npa
       }
       out += parts[0];
       return;
+    }
+  }
+}
+
+bool split_scan_cursor(std::string_view cursor, size_t backends, size_t& backend,
+                       uint64_t& backend_cursor) {
+  uint64_t c = 0;
+  auto r = std::from_chars(cursor.data(), cursor.data() + cursor.size(), c);
+  if (r.ec != std::errc() || r.ptr != cursor.data() + cursor.size() || cursor.empty()) {
+    return false;
+  }
+  backend = c % backends;
+  backend_cursor = c / backends;
+  return true;
+}
+
+void merge_scan(std::string_view reply, size_t backend, size_t backends, const KeyFilter& keep,
+                std::string& out) {
+  thread_local std::vector<std::string_view> top, keys;
+  top.clear();
+  keys.clear();
+  std::string_view cur;
+  bool is_null = false;
+  uint64_t next = 0;
+  if (is_error_reply(reply)) {
+    out += reply;
+    return;
+  }
+  if (!split_aggregate(reply, top) || top.size() != 2 ||
+      !decode_simple_or_bulk(top[0], cur, is_null) || !split_aggregate(top[1], keys) ||
+      std::from_chars(cur.data(), cur.data() + cur.size(), next).ec != std::errc()) {
+    out += kBadPart;
+    return;
+  }
+  // A finished backend hands over to the next one at its cursor 0.
+  uint64_t client = next != 0 ? next * backends + backend
+                              : (backend + 1 < backends ? backend + 1 : 0);
+  RespWriter w(out, 2);
+  w.array(2);
+  w.bulk(std::to_string(client));
+  size_t kept = 0;
+  for (std::string_view k : keys) {
+    std::string_view key;
+    kept += decode_simple_or_bulk(k, key, is_null) && keep(backend, key);
+  }
+  w.array(kept);
+  for (std::string_view k : keys) {
+    std::string_view key;
+    if (decode_simple_or_bulk(k, key, is_null) && keep(backend, key)) {
+      out.append(k);
     }
   }
 }

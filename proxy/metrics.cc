@@ -4,7 +4,7 @@
 //   foreshard_backend_request_duration_seconds{backend}  histogram (send to reply, per backend)
 //   foreshard_client_connections                         gauge
 //   foreshard_client_connections_total                   counter (accepted)
-//   foreshard_client_rejected_total{reason}              counter (maxclients, output_limit, query_limit, protocol)
+//   foreshard_client_rejected_total{reason}              counter (maxclients, output_limit, query_limit, protocol, idle)
 //   foreshard_backend_up{backend}                        gauge (1 when every worker's link is connected)
 //   foreshard_backend_reconnects_total{backend}          counter
 //   foreshard_backend_capacity_ops{backend}              gauge (configured)
@@ -126,7 +126,8 @@ std::vector<MetricFamily> WorkerCollectable::Collect() const {
     segs.metric.push_back(
         value(MetricType::Gauge, double(map->segments_owned_by(uint16_t(b)).size()), lbl));
   }
-  uint64_t accepted = 0, rej_max = 0, rej_out = 0, rej_query = 0, proto = 0, in = 0, out = 0;
+  uint64_t accepted = 0, rej_max = 0, rej_out = 0, rej_query = 0, proto = 0, in = 0, out = 0,
+           idle = 0;
   for (Worker* w : ctx_.workers) {
     const WorkerCounters& c = w->counters();
     accepted += read(c.connections_accepted);
@@ -134,6 +135,7 @@ std::vector<MetricFamily> WorkerCollectable::Collect() const {
     rej_out += read(c.clients_closed_output_limit);
     rej_query += read(c.clients_closed_query_limit);
     proto += read(c.protocol_errors);
+    idle += read(c.clients_closed_idle);
     in += read(c.bytes_in);
     out += read(c.bytes_out);
   }
@@ -148,6 +150,7 @@ std::vector<MetricFamily> WorkerCollectable::Collect() const {
   rejected.metric.push_back(value(MetricType::Counter, double(rej_out), {{"reason", "output_limit"}}));
   rejected.metric.push_back(value(MetricType::Counter, double(rej_query), {{"reason", "query_limit"}}));
   rejected.metric.push_back(value(MetricType::Counter, double(proto), {{"reason", "protocol"}}));
+  rejected.metric.push_back(value(MetricType::Counter, double(idle), {{"reason", "idle"}}));
   auto epoch = family("foreshard_segment_map_epoch", "Epoch of the segment map in use.",
                       MetricType::Gauge);
   epoch.metric.push_back(value(MetricType::Gauge, double(map->epoch())));

@@ -31,6 +31,7 @@ std::string Router::refused(std::string_view name, std::string_view why) {
 void Router::route(const CommandInfo& info, const Command& cmd, const SegmentMap& map,
                    RoutePlan& plan) {
   plan.merge = Merge::Forward;
+  plan.needs_admin = false;
   switch (info.cls) {
     case CommandClass::Connection:
     case CommandClass::Local:
@@ -38,7 +39,12 @@ void Router::route(const CommandInfo& info, const Command& cmd, const SegmentMap
       return;
     case CommandClass::SingleKey:
     case CommandClass::SameSlot:
+    case CommandClass::Blocking:  // the session gives blocking calls their own link
       route_keys(info, cmd, map, plan);
+      return;
+    case CommandClass::PubSub:
+      plan.kind = RouteKind::Single;
+      plan.backend = pubsub_backend_;
       return;
     case CommandClass::MultiKey:
       route_split(info, cmd, map, plan);
@@ -48,8 +54,28 @@ void Router::route(const CommandInfo& info, const Command& cmd, const SegmentMap
           is(info, "evalsha_ro") || is(info, "fcall") || is(info, "fcall_ro")) {
         route_keys(info, cmd, map, plan);
         if (plan.kind == RouteKind::Error && plan.error.empty()) {
-          plan.error = refused(info.name, "a script needs at least one key to be routed");
+          plan.kind = RouteKind::Single;  // numkeys 0: any backend
+          plan.backend = kAnyBackend;
         }
+        return;
+      }
+      // Scripts and functions are loaded everywhere so EVALSHA/FCALL work
+      // wherever their keys live.
+      if (is(info, "script|load") || is(info, "function|load") ||
+          is(info, "function|delete") || is(info, "function|restore")) {
+        plan.needs_admin = info.name.rfind("function", 0) == 0;
+        return broadcast(Merge::Same, map, plan);
+      }
+      if (is(info, "script|exists")) {
+        return broadcast(Merge::AndArrays, map, plan);
+      }
+      if (is(info, "script|flush") || is(info, "function|flush")) {
+        plan.needs_admin = true;
+        return broadcast(Merge::AllOk, map, plan);
+      }
+      if (is(info, "function|list") || is(info, "function|dump") || is(info, "function|stats")) {
+        plan.kind = RouteKind::Single;
+        plan.backend = 0;
         return;
       }
       break;
@@ -67,18 +93,28 @@ void Router::route(const CommandInfo& info, const Command& cmd, const SegmentMap
         plan.kind = RouteKind::Local;
         return;
       }
+      if (is(info, "scan")) {
+        plan.kind = RouteKind::Scan;
+        return;
+      }
+      if (is(info, "flushall") || is(info, "flushdb")) {
+        plan.needs_admin = true;
+        return broadcast(Merge::AllOk, map, plan);
+      }
       break;
     case CommandClass::Admin:
-      if (is(info, "config|get")) {
+      if (is(info, "config|get") || is(info, "lastsave")) {
         // Backends of one fleet share their config; the first one answers.
         plan.kind = RouteKind::Single;
         plan.backend = 0;
         return;
       }
+      if (is(info, "config|set") || is(info, "config|resetstat")) {
+        plan.needs_admin = true;
+        return broadcast(Merge::AllOk, map, plan);
+      }
       break;
-    case CommandClass::Transaction:
-    case CommandClass::Blocking:
-    case CommandClass::PubSub:
+    case CommandClass::Transaction:  // the session handles these before routing
       break;
   }
   plan.kind = RouteKind::Error;

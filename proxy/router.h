@@ -16,7 +16,11 @@
 
 namespace proxy {
 
-enum class RouteKind : uint8_t { Local, Single, Split, Broadcast, Error };
+enum class RouteKind : uint8_t { Local, Single, Split, Broadcast, Scan, Error };
+
+// RoutePlan::backend value meaning "any backend will do" (keyless scripts):
+// the session picks one.
+inline constexpr uint16_t kAnyBackend = 0xffff;
 
 struct RoutePlan {
   RouteKind kind = RouteKind::Error;
@@ -24,6 +28,7 @@ struct RoutePlan {
   uint16_t backend = 0;    // Single
   uint32_t segment = 0;    // Single: the segment of the key(s)
   std::string error;       // Error: a complete RESP error ("-ERR ...\r\n")
+  bool needs_admin = false;  // FLUSHALL, CONFIG SET, FUNCTION LOAD...: admin when configured
   // Split: key groups start at arg `first_key`, each `key_step` args long.
   uint32_t first_key = 1;
   uint32_t key_step = 1;
@@ -34,12 +39,15 @@ struct RoutePlan {
 
 class Router {
  public:
-  explicit Router(const CommandTable& table) : table_(table) {}
+  // `pubsub_backend`: where PUBLISH, SUBSCRIBE and PUBSUB go (DESIGN §4).
+  Router(const CommandTable& table, uint16_t pubsub_backend = 0)
+      : table_(table), pubsub_backend_(pubsub_backend) {}
 
   // Fills `plan` for `cmd` (whose entry is `info`) against `map`.
   void route(const CommandInfo& info, const Command& cmd, const SegmentMap& map, RoutePlan& plan);
 
   static std::string refused(std::string_view name, std::string_view why = {});
+  uint16_t pubsub_backend() const { return pubsub_backend_; }
 
  private:
   void route_keys(const CommandInfo& info, const Command& cmd, const SegmentMap& map,
@@ -49,6 +57,7 @@ class Router {
   void broadcast(Merge merge, const SegmentMap& map, RoutePlan& plan);
 
   const CommandTable& table_;
+  uint16_t pubsub_backend_;
   std::vector<uint32_t> keys_;
 };
 

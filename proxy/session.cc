@@ -20,10 +20,6 @@ namespace {
 constexpr size_t kInitialSlots = 64;
 constexpr size_t kKeepSlotBytes = 64 * 1024;  // a slot keeps at most this much capacity
 
-uint64_t make_cookie(uint64_t seq, uint16_t part, uint16_t backend) {
-  return (seq << 24) | (uint64_t(part & 0xfff) << 12) | (backend & 0xfff);
-}
-
 ParserLimits parser_limits(const Config& c) {
   ParserLimits l;
   l.max_arguments = c.limits.max_arguments;
@@ -50,6 +46,8 @@ Session::Session(Worker& worker, uint64_t id)
       slot_mask_(kInitialSlots - 1) {
   created_ms_ = uv_now(worker_.loop());
   authenticated_ = worker_.ctx().config->password.empty();
+  admin_ = worker_.ctx().config->admin_password.empty();
+  last_active_ms_ = created_ms_;
 }
 
 Session::~Session() = default;
@@ -88,6 +86,15 @@ void Session::close(const char* reason) {
   }
   closing_ = true;
   LOG_DEBUG("session", "w{} c {} closed: {}", worker_.id(), id_, reason);
+  // Dedicated links may hold a WATCH, a blocked call or subscriptions: close
+  // them, which fails what they carry (our sink ignores it: we are closing).
+  for (BackendLink** l : {&watch_link_, &blocking_link_, &sub_link_}) {
+    if (*l != nullptr) {
+      BackendLink* link = *l;
+      *l = nullptr;
+      worker_.release_dedicated(link, false);
+    }
+  }
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_close_cb);
   }
@@ -118,6 +125,7 @@ void Session::on_read(ssize_t nread) {
     return;
   }
   in_.commit(nread);
+  last_active_ms_ = uv_now(worker_.loop());
   bump(worker_.counters().bytes_in, nread);
   process_input();
 }
@@ -125,7 +133,7 @@ void Session::on_read(ssize_t nread) {
 void Session::process_input() {
   const Limits& limits = worker_.ctx().config->limits;
   while (!closing_ && !quit_after_flush_ && !in_.empty()) {
-    if (!reading_) {
+    if (!reading_ || blocked_) {
       input_pending_ = true;  // resumed from flush() once replies drain
       return;
     }
@@ -147,7 +155,9 @@ void Session::process_input() {
       in_.clear();
       break;
     }
-    dispatch(cmd_, std::string_view(in_.data(), consumed));
+    // `consumed` may include skipped empty commands before this one; its own
+    // bytes are the last wire_bytes.
+    dispatch(cmd_, std::string_view(in_.data() + consumed - cmd_.wire_bytes, cmd_.wire_bytes));
     in_.consume(consumed);
     if (tail_seq_ - head_seq_ >= limits.max_inflight_per_client) {
       pause_reading();
@@ -200,10 +210,34 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
     reply_now("-NOAUTH Authentication required.\r\n");
     return;
   }
+  if (readonly_ && info->is_write()) {
+    reply_now("-NOPERM User " + user_ + " has no permissions to run the '" + info->name +
+              "' command\r\n");
+    return;
+  }
+  if (dispatch_mode(*info, cmd, raw)) {
+    return;  // MULTI/EXEC/WATCH, subscriptions, and anything queued in MULTI
+  }
   std::shared_ptr<const SegmentMap> map = ctx.current_map();
   RoutePlan& plan = worker_.plan_scratch();
   worker_.router().route(*info, cmd, *map, plan);
+  if (plan.needs_admin && !ctx.config->admin_password.empty() && !admin_) {
+    reply_now("-NOPERM '" + info->name +
+              "' needs the admin password (AUTH admin <adminPassword>)\r\n");
+    return;
+  }
+  if (plan.kind == RouteKind::Single && plan.backend == kAnyBackend) {
+    plan.backend = uint16_t(id_ % worker_.backend_count());
+  }
+  if (plan.kind == RouteKind::Single && info->cls == CommandClass::Blocking &&
+      (info->flags & kFlagBlocking) != 0) {
+    blocking(*info, cmd, raw, plan);
+    return;
+  }
   switch (plan.kind) {
+    case RouteKind::Scan:
+      scan(cmd);
+      return;
     case RouteKind::Local: {
       std::string& out = worker_.reply_scratch();
       out.clear();
@@ -227,14 +261,14 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
     }
     case RouteKind::Split:
     case RouteKind::Broadcast: {
-      uint16_t n = static_cast<uint16_t>(plan.backends.size());
+      uint32_t n = static_cast<uint32_t>(plan.backends.size());
       uint64_t seq = open_slot(cls, plan.merge, n);
       Slot& s = slot(seq);
       s.key_part.assign(plan.key_part.begin(), plan.key_part.end());
       if (plan.kind == RouteKind::Broadcast) {
         s.key_part.clear();
       }
-      for (uint16_t p = 0; p < n; ++p) {
+      for (uint32_t p = 0; p < n; ++p) {
         send_part(plan.backends[p], seq, p, cls, cmd, raw,
                   plan.kind == RouteKind::Split ? &plan : nullptr);
       }
@@ -245,9 +279,9 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
 
 // Sends the whole command (split == nullptr) or the key groups of `split`
 // that belong to `backend`. A link that is down answers the part at once.
-void Session::send_part(uint16_t backend, uint64_t seq, uint16_t part, uint8_t cls,
+void Session::send_part(uint16_t backend, uint64_t seq, uint32_t part, uint8_t cls,
                         const Command& cmd, std::string_view raw, const RoutePlan* split) {
-  BackendLink& link = worker_.link(backend);
+  BackendLink& link = worker_.link(backend, protocol_);
   if (!link.accepting()) {
     bump(worker_.counters().errors(backend, cls));
     complete_part(seq, part, link.down_reply(), true);
@@ -270,13 +304,8 @@ void Session::send_part(uint16_t backend, uint64_t seq, uint16_t part, uint8_t c
         encode_bulk(b, cmd.args[a]);
       }
     }
-  } else if (!cmd.inline_form) {
-    b.append(raw);  // the client's own bytes: no re-encoding on the fast path
   } else {
-    encode_header(b, '*', cmd.args.size());
-    for (std::string_view a : cmd.args) {
-      encode_bulk(b, a);
-    }
+    append_request(b, cmd, raw);
   }
   link.commit(this, make_cookie(seq, part, backend));
   ++inflight_;
@@ -291,8 +320,8 @@ void Session::on_backend_reply(uint64_t cookie, std::string_view reply, bool lin
     }
     return;
   }
-  uint64_t seq = cookie >> 24;
-  uint16_t part = (cookie >> 12) & 0xfff;
+  uint64_t seq = head_seq_ + uint32_t(uint32_t(cookie >> 32) - uint32_t(head_seq_));
+  uint32_t part = (cookie >> 12) & 0xfffff;
   uint16_t backend = cookie & 0xfff;
   if (!link_error && is_error_reply(reply)) {
     bump(worker_.counters().errors(backend, slot(seq).cls));
@@ -302,8 +331,51 @@ void Session::on_backend_reply(uint64_t cookie, std::string_view reply, bool lin
   complete_part(seq, part, reply, link_error);
 }
 
-void Session::complete_part(uint64_t seq, uint16_t part, std::string_view reply, bool) {
+void Session::append_request(Buffer& b, const Command& cmd, std::string_view raw) {
+  if (!cmd.inline_form) {
+    b.append(raw);  // the client's own bytes: no re-encoding on the fast path
+    return;
+  }
+  encode_header(b, '*', cmd.args.size());
+  for (std::string_view a : cmd.args) {
+    encode_bulk(b, a);
+  }
+}
+
+void Session::complete_part(uint64_t seq, uint32_t part, std::string_view reply, bool) {
   Slot& s = slot(seq);
+  if (s.release_link != nullptr && s.parts_pending == 1) {
+    // The last reply a dedicated link owed this slot: give the link back.
+    BackendLink* l = s.release_link;
+    s.release_link = nullptr;
+    if (l == blocking_link_) {
+      blocking_link_ = nullptr;
+      blocked_ = false;
+      input_pending_ = !in_.empty();
+    }
+    worker_.release_dedicated(l, true);
+  }
+  if (s.merge == Merge::Last || s.merge == Merge::Scan) {
+    if (part + 1 == s.nparts) {
+      s.reply.clear();
+      if (s.merge == Merge::Scan) {
+        auto map = worker_.ctx().current_map();
+        KeyFilter keep = [&](size_t b, std::string_view key) {
+          return map->segment(map->segment_of_slot(map->slot_of(key))).owner == b;
+        };
+        merge_scan(reply, s.scan_backend, worker_.backend_count(), keep, s.reply);
+      } else {
+        s.reply.assign(reply);
+      }
+    }
+    if (--s.parts_pending == 0) {
+      s.ready = true;
+      if (seq == head_seq_) {
+        release_ready();
+      }
+    }
+    return;
+  }
   if (s.nparts == 1 && s.merge == Merge::Forward) {
     if (seq == head_seq_) {
       out_.append(reply);  // in order: straight out, no copy into the slot
@@ -320,14 +392,23 @@ void Session::complete_part(uint64_t seq, uint16_t part, std::string_view reply,
     return;
   }
   s.reply.clear();
-  merge_replies(s.merge, s.parts, s.nparts, s.key_part, s.reply);
+  if (s.merge == Merge::Concat) {
+    // KEYS: a backend contributes only keys of segments it owns.
+    auto map = worker_.ctx().current_map();
+    KeyFilter keep = [&](size_t b, std::string_view key) {
+      return map->segment(map->segment_of_slot(map->slot_of(key))).owner == b;
+    };
+    merge_replies(s.merge, s.parts, s.nparts, s.key_part, s.reply, &keep);
+  } else {
+    merge_replies(s.merge, s.parts, s.nparts, s.key_part, s.reply);
+  }
   s.ready = true;
   if (seq == head_seq_) {
     release_ready();
   }
 }
 
-uint64_t Session::open_slot(uint8_t cls, Merge merge, uint16_t parts) {
+uint64_t Session::open_slot(uint8_t cls, Merge merge, uint32_t parts) {
   if (tail_seq_ - head_seq_ == slots_.size()) {
     std::vector<Slot> next(slots_.size() * 2);
     uint64_t mask = next.size() - 1;
@@ -339,11 +420,12 @@ uint64_t Session::open_slot(uint8_t cls, Merge merge, uint16_t parts) {
   }
   Slot& s = slot(tail_seq_);
   s.ready = false;
+  s.release_link = nullptr;
   s.cls = cls;
   s.merge = merge;
   s.nparts = parts;
   s.parts_pending = parts;
-  if (parts > 1 && s.parts.size() < parts) {
+  if (parts > 1 && merge != Merge::Last && s.parts.size() < parts) {
     s.parts.resize(parts);
   }
   return tail_seq_++;
@@ -409,7 +491,7 @@ void Session::flush() {
   if (closing_) {
     return;
   }
-  if (input_pending_ && reading_) {
+  if (input_pending_ && reading_ && !blocked_) {
     input_pending_ = false;
     process_input();  // bytes left over when reading paused
   }

@@ -14,8 +14,14 @@
 //   before-poll hook writes out_ (uv_try_write first, then uv_write).
 //
 // States: Reading -> Paused (too many commands in flight) -> Reading; any ->
-// Closing (close()) -> reaped. Pinned states (MULTI, blocking, pub/sub) come
-// with the command-coverage work.
+// Closing (close()) -> reaped. Modes (session_modes.cc), each with its own
+// dedicated backend connection where Redis semantics need one:
+//   MULTI ... EXEC: queued here, sent at EXEC as one contiguous block
+//                   (MULTI, commands, EXEC) on the owner's link: atomic on it
+//   WATCH:          a dedicated link to the watched slot's owner until EXEC,
+//                   DISCARD or UNWATCH; the EXEC block goes on that link
+//   blocking:       a dedicated link, no deadline; input waits for the reply
+//   subscribed:     a dedicated link in stream mode to the pub/sub backend
 #pragma once
 
 #include <cstdint>
@@ -47,6 +53,17 @@ class Session final : public ReplySink {
   bool reapable() const { return handle_closed_ && inflight_ == 0; }
 
   void on_backend_reply(uint64_t cookie, std::string_view reply, bool link_error) override;
+  void set_protocol(int p) { protocol_ = p; }
+  const std::string& user() const { return user_; }
+  void set_user(std::string_view u, bool readonly, bool admin) {
+    user_.assign(u);
+    readonly_ = readonly;
+    admin_ = admin;
+  }
+  bool admin() const { return admin_; }
+  bool subscribed() const { return sub_link_ != nullptr; }
+  bool in_multi() const { return in_multi_; }
+  void reset_modes();  // RESET: leaves MULTI, WATCH and subscriptions
 
   // Read by LocalCommands (same thread).
   uint64_t id() const { return id_; }
@@ -57,6 +74,8 @@ class Session final : public ReplySink {
   bool authenticated() const { return authenticated_; }
   void set_authenticated(bool v) { authenticated_ = v; }
   uint64_t created_ms() const { return created_ms_; }
+  uint64_t last_active_ms() const { return last_active_ms_; }
+  bool idle_exempt() const { return blocked_ || sub_link_ != nullptr; }
   void quit_after_reply() { quit_after_flush_ = true; }
   void reply_now(std::string_view bytes);  // a reply in request order (local replies, errors)
   Worker& worker() { return worker_; }
@@ -65,13 +84,22 @@ class Session final : public ReplySink {
   // One reply position in request order.
   struct Slot {
     bool ready = false;
-    uint16_t parts_pending = 0;
-    uint16_t nparts = 0;
+    uint32_t parts_pending = 0;
+    uint32_t nparts = 0;
     uint8_t cls = 0;             // CommandClass, for counters
     Merge merge = Merge::Forward;
     std::string reply;           // complete reply once ready (unless sent straight out)
     std::vector<std::string> parts;      // part replies of a split/broadcast, by part index
     std::vector<uint16_t> key_part;      // KeyOrder: part index of each key, in request order
+    uint16_t scan_backend = 0;           // Scan: the backend asked
+    BackendLink* release_link = nullptr; // dedicated link to give back when this completes
+  };
+  // Pub/sub replies and pushes arrive from a stream-mode link.
+  struct PushSink final : ReplySink {
+    Session* session = nullptr;
+    void on_backend_reply(uint64_t, std::string_view reply, bool link_error) override {
+      session->on_push(reply, link_error);
+    }
   };
 
   static void on_alloc_cb(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
@@ -82,13 +110,36 @@ class Session final : public ReplySink {
   void on_read(ssize_t nread);
   void process_input();
   void dispatch(const Command& cmd, std::string_view raw);
+  // Mode handlers (session_modes.cc); each returns true if it answered cmd.
+  bool dispatch_mode(const CommandInfo& info, const Command& cmd, std::string_view raw);
+  void queue_in_multi(const CommandInfo& info, const Command& cmd, std::string_view raw);
+  void exec();
+  void watch(const CommandInfo& info, const Command& cmd, std::string_view raw);
+  void blocking(const CommandInfo& info, const Command& cmd, std::string_view raw,
+                const RoutePlan& plan);
+  void subscribe(const Command& cmd, std::string_view raw);
+  void unsubscribe_locally(const Command& cmd);
+  void on_push(std::string_view reply, bool link_error);
+  void scan(const Command& cmd);
+  bool slot_of_keys(const CommandInfo& info, const Command& cmd, int32_t& slot);
+  void append_request(Buffer& b, const Command& cmd, std::string_view raw);
   void execute(const Command& cmd, std::string_view raw, const RoutePlan& plan, uint8_t cls);
-  void send_part(uint16_t backend, uint64_t seq, uint16_t part, uint8_t cls, const Command& cmd,
+  void send_part(uint16_t backend, uint64_t seq, uint32_t part, uint8_t cls, const Command& cmd,
                  std::string_view raw, const RoutePlan* split);
 
-  uint64_t open_slot(uint8_t cls, Merge merge, uint16_t parts);  // returns its sequence number
+  // Cookie: slot sequence (low 32 bits) | part (20 bits) | backend (12 bits).
+  // The window of unanswered slots is far below 2^32, so the full sequence is
+  // recovered from the head (see on_backend_reply).
+  static uint64_t make_cookie(uint64_t seq, uint32_t part, uint16_t backend) {
+    return (seq << 32) | (uint64_t(part & 0xfffff) << 12) | (backend & 0xfff);
+  }
+  // Sends cmd on a dedicated link in a new slot; `release` is given back when
+  // its reply arrives. False (and an error reply) if the link cannot take it.
+  bool send_dedicated(BackendLink* link, const Command& cmd, std::string_view raw, uint8_t cls,
+                      BackendLink* release);
+  uint64_t open_slot(uint8_t cls, Merge merge, uint32_t parts);  // returns its sequence number
   Slot& slot(uint64_t seq) { return slots_[seq & slot_mask_]; }
-  void complete_part(uint64_t seq, uint16_t part, std::string_view reply, bool link_error);
+  void complete_part(uint64_t seq, uint32_t part, std::string_view reply, bool link_error);
   void release_ready();  // moves ready slots at the head to out_
   void queue_flush();
   void pause_reading();
@@ -103,12 +154,30 @@ class Session final : public ReplySink {
   Buffer writing_;
   RespParser parser_;
   Command cmd_;
+  std::vector<uint32_t> keys_;  // key positions scratch
 
   std::vector<Slot> slots_;  // ring indexed by sequence number
   uint64_t slot_mask_;
   uint64_t head_seq_ = 0;    // oldest unreleased slot
   uint64_t tail_seq_ = 0;    // next slot to open
   uint32_t inflight_ = 0;    // backend requests whose sink is this session
+
+  // Modes.
+  bool in_multi_ = false;
+  bool multi_error_ = false;       // a queued command was refused: EXEC aborts
+  int32_t multi_slot_ = -1;        // slot of the transaction's keys, -1 = none yet
+  Buffer multi_cmds_;              // queued commands, encoded
+  std::vector<size_t> multi_ends_; // end offset of each queued command
+  BackendLink* watch_link_ = nullptr;
+  int32_t watch_slot_ = -1;
+  BackendLink* blocking_link_ = nullptr;
+  bool blocked_ = false;           // a blocking command is outstanding: input waits
+  BackendLink* sub_link_ = nullptr;
+  PushSink push_sink_;
+  std::string user_ = "default";
+  bool readonly_ = false;
+  bool admin_ = false;
+  uint64_t last_active_ms_ = 0;
 
   bool reading_ = false;
   bool writing_active_ = false;

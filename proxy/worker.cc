@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "proxy/log.h"
@@ -19,7 +20,7 @@ Worker::Worker(uint32_t id, ProxyContext& ctx)
     : id_(id),
       ctx_(ctx),
       counters_(ctx.config->backends.size()),
-      router_(*ctx.commands) {
+      router_(*ctx.commands, uint16_t(std::max(0, ctx.config->backend_index(ctx.config->pubsub_backend)))) {
   CHECK(uv_loop_init(&loop_) == 0);
 }
 
@@ -76,9 +77,17 @@ Status Worker::init() {
   uv_prepare_start(&prepare_, on_prepare_cb);
   uv_async_init(&loop_, &async_, on_async_cb);
   async_.data = this;
+  uv_timer_init(&loop_, &idle_timer_);
+  idle_timer_.data = this;
+  if (cfg.timeouts.client_idle_ms > 0) {
+    uint64_t every = std::min<uint64_t>(1000, cfg.timeouts.client_idle_ms);
+    uv_timer_start(&idle_timer_, on_idle_timer_cb, every, every);
+  }
   for (size_t i = 0; i < cfg.backends.size(); ++i) {
     links_.push_back(std::make_unique<BackendLink>(*this, uint16_t(i), cfg.backends[i], cfg));
   }
+  links3_.resize(cfg.backends.size());
+  idle_dedicated_.resize(cfg.backends.size() * 2);
   return Status::ok();
 }
 
@@ -117,11 +126,34 @@ void Worker::shutdown() {
   for (Session* s : sessions_) {
     s->close("shutdown");
   }
+  stopping_links_ = true;
   for (auto& l : links_) {
+    l->close();
+  }
+  for (auto& l : links3_) {
+    if (l) {
+      l->close();
+    }
+  }
+  for (auto& l : dedicated_) {
     l->close();
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&idle_timer_), nullptr);
+}
+
+// Blocked and subscribed clients are exempt: waiting is what they are for.
+void Worker::on_idle_timer_cb(uv_timer_t* h) {
+  auto* self = static_cast<Worker*>(h->data);
+  uint64_t now = uv_now(&self->loop_);
+  uint64_t idle = self->ctx_.config->timeouts.client_idle_ms;
+  for (Session* s : self->sessions_) {
+    if (!s->idle_exempt() && now - s->last_active_ms() > idle) {
+      bump(self->counters_.clients_closed_idle);
+      s->close("idle timeout");
+    }
+  }
 }
 
 void Worker::on_connection_cb(uv_stream_t* server, int status) {
@@ -154,6 +186,48 @@ void Worker::on_connection(int status) {
 
 void Worker::session_closed(Session* s) { reap_.insert(s); }
 
+BackendLink& Worker::link(uint16_t backend, int protocol) {
+  if (protocol != 3) {
+    return *links_[backend];
+  }
+  if (!links3_[backend]) {
+    const Config& cfg = *ctx_.config;
+    links3_[backend] = std::make_unique<BackendLink>(*this, backend, cfg.backends[backend], cfg, 3);
+    links3_[backend]->start();
+  }
+  return *links3_[backend];
+}
+
+BackendLink* Worker::acquire_dedicated(uint16_t backend, int protocol) {
+  auto& idle = idle_dedicated_[backend * 2 + (protocol == 3)];
+  while (!idle.empty()) {
+    BackendLink* l = idle.back();
+    idle.pop_back();
+    if (l->state() == BackendLink::State::Ready) {
+      return l;
+    }
+    l->close();  // went down while idle
+  }
+  const Config& cfg = *ctx_.config;
+  dedicated_.push_back(
+      std::make_unique<BackendLink>(*this, backend, cfg.backends[backend], cfg, protocol));
+  dedicated_.back()->start();
+  return dedicated_.back().get();
+}
+
+void Worker::release_dedicated(BackendLink* link, bool reusable) {
+  link->set_stream_sink(nullptr);
+  link->reset_request_timeout();
+  auto& idle = idle_dedicated_[link->index() * 2 + (link->protocol() == 3)];
+  constexpr size_t kMaxIdlePerBackend = 16;
+  if (reusable && !stopping_links_ && link->state() == BackendLink::State::Ready &&
+      link->inflight() == 0 && idle.size() < kMaxIdlePerBackend) {
+    idle.push_back(link);
+    return;
+  }
+  link->close();  // freed in before_poll once its handles are closed
+}
+
 void Worker::on_prepare_cb(uv_prepare_t* h) { static_cast<Worker*>(h->data)->before_poll(); }
 
 // Handlers only enqueue; this writes everything queued in this iteration and
@@ -170,6 +244,15 @@ void Worker::before_poll() {
       l->flush();
     }
     flush_links_busy_.clear();
+  }
+  for (size_t i = 0; i < dedicated_.size();) {
+    if (dedicated_[i]->state() == BackendLink::State::Closed && dedicated_[i]->fully_closed()) {
+      std::erase(flush_links_, dedicated_[i].get());
+      dedicated_[i] = std::move(dedicated_.back());
+      dedicated_.pop_back();
+    } else {
+      ++i;
+    }
   }
   if (!reap_.empty()) {
     for (auto it = reap_.begin(); it != reap_.end();) {

@@ -43,6 +43,14 @@ class Worker {
   ProxyContext& ctx() { return ctx_; }
   WorkerCounters& counters() { return counters_; }
   BackendLink& link(uint16_t backend) { return *links_[backend]; }
+  // The shared link of `backend` for a session speaking `protocol` (2 or 3);
+  // RESP3 links are opened on first use.
+  BackendLink& link(uint16_t backend, int protocol);
+  // A connection of its own for one session (WATCH, blocking, pub/sub), from
+  // an idle pool or new. Give it back with release_dedicated(); `reusable`
+  // says it is idle and in a plain state (else it is closed and freed).
+  BackendLink* acquire_dedicated(uint16_t backend, int protocol);
+  void release_dedicated(BackendLink* link, bool reusable);
   size_t backend_count() const { return links_.size(); }
   Router& router() { return router_; }
   RoutePlan& plan_scratch() { return plan_; }
@@ -62,6 +70,7 @@ class Worker {
   static void on_connection_cb(uv_stream_t* server, int status);
   static void on_prepare_cb(uv_prepare_t* h);
   static void on_async_cb(uv_async_t* h);
+  static void on_idle_timer_cb(uv_timer_t* h);
 
   void on_connection(int status);
   void before_poll();
@@ -73,12 +82,17 @@ class Worker {
   uv_tcp_t listener_;
   uv_prepare_t prepare_;
   uv_async_t async_;
+  uv_timer_t idle_timer_;  // closes clients idle past timeouts.clientIdle
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   bool listener_open_ = false;
 
   WorkerCounters counters_;
   std::vector<std::unique_ptr<BackendLink>> links_;
+  std::vector<std::unique_ptr<BackendLink>> links3_;      // RESP3, by backend, lazily
+  std::vector<std::unique_ptr<BackendLink>> dedicated_;   // every dedicated link alive
+  std::vector<std::vector<BackendLink*>> idle_dedicated_;  // [backend * 2 + (protocol == 3)]
+  bool stopping_links_ = false;
   Router router_;
   RoutePlan plan_;
   std::string reply_scratch_;

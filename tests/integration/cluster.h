@@ -3,6 +3,10 @@
 // directly where a key lives (the segment map is read from the data dir).
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +16,32 @@
 #include "tests/support/processes.h"
 
 namespace testsupport {
+
+// Sends raw bytes on a fresh socket and returns what comes back within `ms`.
+inline std::string raw_exchange(uint16_t port, const std::string& bytes, int ms = 500) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return "";
+  }
+  (void)!write(fd, bytes.data(), bytes.size());
+  timeval tv{0, ms * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) {
+    out.append(buf, n);
+  }
+  close(fd);
+  return out;
+}
+
+
 
 struct Fleet {
   std::vector<std::unique_ptr<RedisServer>> redis;

@@ -17,34 +17,8 @@
 
 using testsupport::Fleet;
 using testsupport::Reply;
+using testsupport::raw_exchange;
 
-namespace {
-
-// Sends raw bytes on a fresh socket and returns what comes back within `ms`.
-std::string raw_exchange(uint16_t port, const std::string& bytes, int ms = 500) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return "";
-  }
-  (void)!write(fd, bytes.data(), bytes.size());
-  timeval tv{0, ms * 1000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) {
-    out.append(buf, n);
-  }
-  close(fd);
-  return out;
-}
-
-}  // namespace
 
 TEST_SUITE("Routing") {
   TEST_CASE("each key written through foreshard sits on exactly the backend the map names") {

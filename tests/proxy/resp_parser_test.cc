@@ -277,6 +277,27 @@ TEST_SUITE("RespParser") {
     }
   }
 
+  TEST_CASE("reads header numbers the same on the fast and the general path") {
+    SUBCASE("leading zeros and long numbers are refused") {
+      CHECK(error_of("*1\r\n$01\r\na\r\n") == "ERR Protocol error: invalid bulk length");
+      CHECK(error_of("*1\r\n$1000000000000000000\r\n") ==
+            "ERR Protocol error: invalid bulk length");
+      CHECK(error_of("*1000000000000000000\r\n") == "ERR Protocol error: invalid multibulk length");
+    }
+    SUBCASE("the line limit applies to short, well-formed lines too") {
+      ParserLimits l;
+      l.max_inline_length = 2;
+      CHECK(feed("*1\r\n$1\r\na\r\n", 0, l).commands.size() == 1);
+      CHECK(error_of("*10\r\n", l) == "ERR Protocol error: too big mbulk count string");
+      CHECK(error_of("*1\r\n$10\r\n", l) == "ERR Protocol error: too big bulk count string");
+    }
+    SUBCASE("a header split inside its digits") {
+      Outcome o = feed(multibulk({std::string(123456, 'x')}), 3);
+      REQUIRE(o.commands.size() == 1);
+      CHECK(o.commands[0][0].size() == 123456);
+    }
+  }
+
   TEST_CASE("splits inline commands like sdssplitargs") {
     SUBCASE("plain words, CRLF or LF") {
       CHECK(parse_inline("PING\r\n") == Args{"PING"});
