@@ -246,24 +246,7 @@ void BackendLink::on_read(ssize_t nread) {
   }
   in_.commit(nread);
   while (!in_.empty()) {
-    if (pending_.empty() && stream_sink_ != nullptr) {
-      size_t len = 0;
-      ScanStatus st = scanner_.scan(in_.data(), in_.size(), len);
-      if (st == ScanStatus::NeedMore) {
-        break;
-      }
-      if (st == ScanStatus::Error) {
-        fail("malformed reply from backend");
-        return;
-      }
-      stream_sink_->on_backend_reply(0, std::string_view(in_.data(), len), false);
-      if (state_ != State::Ready) {
-        return;
-      }
-      in_.consume(len);
-      continue;
-    }
-    if (pending_.empty()) {
+    if (pending_.empty() && stream_sink_ == nullptr) {
       fail("backend sent a reply nobody asked for");
       return;
     }
@@ -276,9 +259,14 @@ void BackendLink::on_read(ssize_t nread) {
       fail("malformed reply from backend");
       return;
     }
-    deliver(std::string_view(in_.data(), len));
+    std::string_view reply(in_.data(), len);
+    if (!pending_.empty()) {
+      deliver(reply);  // matched FIFO (the link's own HELLO/AUTH come first)
+    } else {
+      stream_sink_->on_backend_reply(0, reply, false);  // pub/sub: unmatched by design
+    }
     if (state_ != State::Ready) {
-      return;  // deliver() may have failed the link (AUTH refused)
+      return;  // the sink or deliver() failed or closed the link
     }
     in_.consume(len);
   }
