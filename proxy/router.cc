@@ -32,6 +32,7 @@ void Router::route(const CommandInfo& info, const Command& cmd, const SegmentMap
                    RoutePlan& plan) {
   plan.merge = Merge::Forward;
   plan.needs_admin = false;
+  plan.slot = -1;
   switch (info.cls) {
     case CommandClass::Connection:
     case CommandClass::Local:
@@ -144,6 +145,7 @@ void Router::route_keys(const CommandInfo& info, const Command& cmd, const Segme
     }
   }
   plan.kind = RouteKind::Single;
+  plan.slot = int32_t(slot);
   plan.segment = map.segment_of_slot(slot);
   plan.backend = map.segment(plan.segment).owner;
 }
@@ -163,8 +165,10 @@ void Router::route_split(const CommandInfo& info, const Command& cmd, const Segm
   plan.key_backend.clear();
   plan.backends.clear();
   plan.key_part.clear();
+  plan.key_slot.clear();
   for (size_t i = plan.first_key; i < nargs; i += plan.key_step) {
     uint32_t slot = key_slot(cmd.args[i], map.slots());
+    plan.key_slot.push_back(slot);
     uint32_t seg = map.segment_of_slot(slot);
     uint16_t b = map.segment(seg).owner;
     plan.key_backend.push_back(b);
@@ -183,6 +187,7 @@ void Router::route_split(const CommandInfo& info, const Command& cmd, const Segm
   if (plan.backends.size() == 1) {
     plan.kind = RouteKind::Single;
     plan.backend = plan.backends[0];
+    plan.slot = -2;  // several keys, one owner: the session counts each key group
     return;
   }
   plan.kind = RouteKind::Split;

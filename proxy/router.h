@@ -27,6 +27,7 @@ struct RoutePlan {
   Merge merge = Merge::Forward;
   uint16_t backend = 0;    // Single
   uint32_t segment = 0;    // Single: the segment of the key(s)
+  int32_t slot = -1;       // Single with keys: their slot (load accounting)
   std::string error;       // Error: a complete RESP error ("-ERR ...\r\n")
   bool needs_admin = false;  // FLUSHALL, CONFIG SET, FUNCTION LOAD...: admin when configured
   // Split: key groups start at arg `first_key`, each `key_step` args long.
@@ -35,6 +36,7 @@ struct RoutePlan {
   std::vector<uint16_t> key_backend;  // per key group, in request order
   std::vector<uint16_t> backends;     // distinct backends, part order
   std::vector<uint16_t> key_part;     // per key group: index into `backends`
+  std::vector<uint32_t> key_slot;     // per key group: its slot
 };
 
 class Router {

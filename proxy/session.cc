@@ -75,9 +75,20 @@ int Session::accept(uv_stream_t* server) {
       port = ntohs(a->sin6_port);
     }
     peer_ = std::string(ip) + ":" + std::to_string(port);
+    source_ = worker_.source(ip);
+  }
+  if (source_ == nullptr) {
+    source_ = worker_.source("unknown");
   }
   reading_ = true;
   return uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc_cb, on_read_cb);
+}
+
+void Session::set_name(std::string_view n) {
+  name_.assign(n);
+  if (!name_.empty()) {
+    source_ = worker_.source(name_);
+  }
 }
 
 void Session::close(const char* reason) {
@@ -190,6 +201,7 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
   }
   uint8_t cls = static_cast<uint8_t>(info->cls);
   size_t nargs = cmd.args.size();
+  bump(source_->ops);
   if ((info->arity > 0 && nargs != size_t(info->arity)) ||
       (info->arity < 0 && nargs < size_t(-info->arity))) {
     reply_now("-ERR wrong number of arguments for '" + info->name + "' command\r\n");
@@ -256,6 +268,7 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
       return;
     case RouteKind::Single: {
       uint64_t seq = open_slot(cls, Merge::Forward, 1);
+      count_load(*info, plan, raw, seq);
       send_part(plan.backend, seq, 0, cls, cmd, raw, nullptr);
       return;
     }
@@ -264,6 +277,9 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
       uint32_t n = static_cast<uint32_t>(plan.backends.size());
       uint64_t seq = open_slot(cls, plan.merge, n);
       Slot& s = slot(seq);
+      if (plan.kind == RouteKind::Split) {
+        count_load(*info, plan, raw, seq);
+      }
       s.key_part.assign(plan.key_part.begin(), plan.key_part.end());
       if (plan.kind == RouteKind::Broadcast) {
         s.key_part.clear();
@@ -323,12 +339,32 @@ void Session::on_backend_reply(uint64_t cookie, std::string_view reply, bool lin
   uint64_t seq = head_seq_ + uint32_t(uint32_t(cookie >> 32) - uint32_t(head_seq_));
   uint32_t part = (cookie >> 12) & 0xfffff;
   uint16_t backend = cookie & 0xfff;
+  if (int32_t ts = slot(seq).tslot; ts >= 0) {
+    worker_.counters().count_reply(uint32_t(ts), backend, reply.size());
+  }
   if (!link_error && is_error_reply(reply)) {
     bump(worker_.counters().errors(backend, slot(seq).cls));
   } else if (link_error) {
     bump(worker_.counters().errors(backend, slot(seq).cls));
   }
   complete_part(seq, part, reply, link_error);
+}
+
+void Session::count_load(const CommandInfo& info, const RoutePlan& plan, std::string_view raw,
+                         uint64_t seq) {
+  OpKind kind = info.is_write() ? OpKind::Write : info.is_readonly() ? OpKind::Read : OpKind::Other;
+  WorkerCounters& c = worker_.counters();
+  if (plan.slot >= 0) {
+    c.count_load(uint32_t(plan.slot), plan.backend, kind, raw.size());
+    slot(seq).tslot = plan.slot;
+  } else if (plan.slot == -2 || plan.kind == RouteKind::Split) {
+    // A multi-key command counts once per key group, on that key's slot.
+    size_t groups = plan.key_slot.size();
+    for (size_t g = 0; g < groups; ++g) {
+      c.count_load(plan.key_slot[g], plan.key_backend[g], kind, raw.size() / groups);
+    }
+    slot(seq).tslot = groups > 0 ? int32_t(plan.key_slot[0]) : -1;
+  }
 }
 
 void Session::append_request(Buffer& b, const Command& cmd, std::string_view raw) {
@@ -421,6 +457,7 @@ uint64_t Session::open_slot(uint8_t cls, Merge merge, uint32_t parts) {
   Slot& s = slot(tail_seq_);
   s.ready = false;
   s.release_link = nullptr;
+  s.tslot = -1;
   s.cls = cls;
   s.merge = merge;
   s.nparts = parts;

@@ -35,6 +35,7 @@
 #include "proxy/merge.h"
 #include "proxy/resp_parser.h"
 #include "proxy/router.h"
+#include "proxy/telemetry.h"
 
 namespace proxy {
 
@@ -68,7 +69,7 @@ class Session final : public ReplySink {
   // Read by LocalCommands (same thread).
   uint64_t id() const { return id_; }
   const std::string& name() const { return name_; }
-  void set_name(std::string_view n) { name_.assign(n); }
+  void set_name(std::string_view n);  // also moves the session's load to source `n`
   const std::string& peer() const { return peer_; }
   int protocol() const { return protocol_; }
   bool authenticated() const { return authenticated_; }
@@ -92,6 +93,7 @@ class Session final : public ReplySink {
     std::vector<std::string> parts;      // part replies of a split/broadcast, by part index
     std::vector<uint16_t> key_part;      // KeyOrder: part index of each key, in request order
     uint16_t scan_backend = 0;           // Scan: the backend asked
+    int32_t tslot = -1;                  // slot whose load the reply bytes count to
     BackendLink* release_link = nullptr; // dedicated link to give back when this completes
   };
   // Pub/sub replies and pushes arrive from a stream-mode link.
@@ -123,6 +125,9 @@ class Session final : public ReplySink {
   void scan(const Command& cmd);
   bool slot_of_keys(const CommandInfo& info, const Command& cmd, int32_t& slot);
   void append_request(Buffer& b, const Command& cmd, std::string_view raw);
+  // Load accounting per slot and backend (telemetry.h) for a routed command.
+  void count_load(const CommandInfo& info, const RoutePlan& plan, std::string_view raw,
+                  uint64_t seq);
   void execute(const Command& cmd, std::string_view raw, const RoutePlan& plan, uint8_t cls);
   void send_part(uint16_t backend, uint64_t seq, uint32_t part, uint8_t cls, const Command& cmd,
                  std::string_view raw, const RoutePlan* split);
@@ -178,6 +183,7 @@ class Session final : public ReplySink {
   bool readonly_ = false;
   bool admin_ = false;
   uint64_t last_active_ms_ = 0;
+  SourceCounters* source_ = nullptr;  // this client's load counters (name, else peer IP)
 
   bool reading_ = false;
   bool writing_active_ = false;

@@ -271,6 +271,7 @@ void Session::blocking(const CommandInfo& info, const Command& cmd, std::string_
   }
   blocking_link_ = l;
   blocked_ = true;
+  count_load(info, plan, raw, tail_seq_ - 1);
 }
 
 void Session::subscribe(const Command& cmd, std::string_view raw) {

@@ -37,15 +37,52 @@ struct LatencyHistogram {
   }
 };
 
+// What a command does to its data, for load accounting (DESIGN §7).
+enum class OpKind : uint8_t { Read, Write, Other };
+inline constexpr size_t kOpKinds = 3;
+
+// Load of one slot or one backend: ops by kind and bytes each way.
+struct LoadCells {
+  std::array<std::atomic<uint64_t>, kOpKinds> ops{};
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> bytes_out{0};
+};
+
+// Commands of one client source: CLIENT SETNAME name, else the peer's IP.
+struct SourceCounters {
+  std::atomic<uint64_t> ops{0};
+};
+
 // One per worker. Backend index `backends` (one past the last) stands for
-// "answered by the proxy itself".
+// "answered by the proxy itself". Load is kept per slot, not per segment, so
+// that splits and merges of segments never invalidate what was counted.
 class WorkerCounters {
  public:
-  explicit WorkerCounters(size_t backends)
+  WorkerCounters(size_t backends, size_t slots)
       : backends_(backends),
+        slots_(slots),
         requests_(new std::atomic<uint64_t>[(backends + 1) * kClassCount]()),
         errors_(new std::atomic<uint64_t>[(backends + 1) * kClassCount]()),
-        latency_(new LatencyHistogram[backends]) {}
+        latency_(new LatencyHistogram[backends]),
+        slot_load_(new LoadCells[slots]),
+        backend_load_(new LoadCells[backends]) {}
+
+  size_t slots() const { return slots_; }
+  // A command on `slot` owned by `backend`, `bytes` of request.
+  void count_load(uint32_t slot, uint16_t backend, OpKind kind, uint64_t bytes) {
+    LoadCells& s = slot_load_[slot];
+    bump(s.ops[size_t(kind)]);
+    bump(s.bytes_in, bytes);
+    LoadCells& b = backend_load_[backend];
+    bump(b.ops[size_t(kind)]);
+    bump(b.bytes_in, bytes);
+  }
+  void count_reply(uint32_t slot, uint16_t backend, uint64_t bytes) {
+    bump(slot_load_[slot].bytes_out, bytes);
+    bump(backend_load_[backend].bytes_out, bytes);
+  }
+  const LoadCells& slot_load(size_t slot) const { return slot_load_[slot]; }
+  const LoadCells& backend_load(size_t backend) const { return backend_load_[backend]; }
 
   size_t backends() const { return backends_; }
   std::atomic<uint64_t>& requests(size_t backend, size_t cls) {
@@ -74,9 +111,12 @@ class WorkerCounters {
 
  private:
   size_t backends_;
+  size_t slots_;
   std::unique_ptr<std::atomic<uint64_t>[]> requests_;
   std::unique_ptr<std::atomic<uint64_t>[]> errors_;
   std::unique_ptr<LatencyHistogram[]> latency_;
+  std::unique_ptr<LoadCells[]> slot_load_;
+  std::unique_ptr<LoadCells[]> backend_load_;
 };
 
 }  // namespace proxy

@@ -19,7 +19,7 @@ namespace proxy {
 Worker::Worker(uint32_t id, ProxyContext& ctx)
     : id_(id),
       ctx_(ctx),
-      counters_(ctx.config->backends.size()),
+      counters_(ctx.config->backends.size(), ctx.config->slots),
       router_(*ctx.commands, uint16_t(std::max(0, ctx.config->backend_index(ctx.config->pubsub_backend)))) {
   CHECK(uv_loop_init(&loop_) == 0);
 }
@@ -185,6 +185,28 @@ void Worker::on_connection(int status) {
 }
 
 void Worker::session_closed(Session* s) { reap_.insert(s); }
+
+SourceCounters* Worker::source(const std::string& name) {
+  constexpr size_t kMaxSources = 1000;
+  std::lock_guard<std::mutex> lock(sources_mu_);
+  auto it = sources_.find(name);
+  if (it != sources_.end()) {
+    return it->second.get();
+  }
+  const std::string& key = sources_.size() < kMaxSources ? name : std::string("other");
+  auto& slot = sources_[key];
+  if (!slot) {
+    slot = std::make_unique<SourceCounters>();
+  }
+  return slot.get();
+}
+
+void Worker::read_sources(std::vector<std::pair<std::string, uint64_t>>& out) const {
+  std::lock_guard<std::mutex> lock(sources_mu_);
+  for (const auto& [name, c] : sources_) {
+    out.emplace_back(name, read(c->ops));
+  }
+}
 
 BackendLink& Worker::link(uint16_t backend, int protocol) {
   if (protocol != 3) {

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -59,6 +61,12 @@ class Worker {
   void queue_flush(BackendLink* l) { flush_links_.push_back(l); }
   void session_closed(Session* s);  // from the session's close path; reaped before poll
   const std::unordered_set<Session*>& sessions() const { return sessions_; }
+  // The counters of a client source (loop thread; takes a mutex only here,
+  // on connect and CLIENT SETNAME, never per command). Bounded: past
+  // kMaxSources, new names share the "other" entry.
+  SourceCounters* source(const std::string& name);
+  // Any thread: (name, cumulative ops) of every source.
+  void read_sources(std::vector<std::pair<std::string, uint64_t>>& out) const;
 
   // Any thread (INFO, metrics): links are created in init() and live until
   // the worker is destroyed; read only their atomics.
@@ -100,6 +108,8 @@ class Worker {
   std::vector<Session*> flush_sessions_, flush_sessions_busy_;
   std::vector<BackendLink*> flush_links_, flush_links_busy_;
   std::unordered_set<Session*> reap_;
+  mutable std::mutex sources_mu_;
+  std::unordered_map<std::string, std::unique_ptr<SourceCounters>> sources_;
 };
 
 }  // namespace proxy
