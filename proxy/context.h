@@ -16,6 +16,7 @@
 namespace proxy {
 
 class Worker;
+class ControlPlane;
 
 struct ProxyContext {
   std::shared_ptr<const Config> config;
@@ -29,6 +30,7 @@ struct ProxyContext {
   std::atomic<uint64_t> next_client_id{1};
   std::atomic<int64_t> connected_clients{0};
   std::vector<Worker*> workers;  // set before workers start; read-only after
+  ControlPlane* control = nullptr;  // set before workers start; thread-safe by contract
 
   std::shared_ptr<const SegmentMap> current_map() const {
     return map.load(std::memory_order_acquire);

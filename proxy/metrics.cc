@@ -11,6 +11,10 @@
 //   foreshard_segments{backend}                          gauge (segments owned)
 //   foreshard_segment_map_epoch                          gauge
 //   foreshard_net_input_bytes_total / _output_bytes_total counter
+//   foreshard_backend_load_ops{backend}                  gauge (control plane: observed load)
+//   foreshard_backend_predicted_load_ops{backend}        gauge (max forecast over the horizon)
+//   foreshard_backend_predicted_load_upper_ops{backend}  gauge (its interval's upper end)
+//   foreshard_forecast_error{backend}                    gauge (rolling sMAPE)
 // "backend" is "proxy" for commands the proxy answers itself.
 #include "proxy/metrics.h"
 
@@ -19,6 +23,7 @@
 #include <prometheus/metric_family.h>
 
 #include "proxy/commands.h"
+#include "proxy/control_plane.h"
 #include "proxy/log.h"
 #include "proxy/worker.h"
 
@@ -159,7 +164,27 @@ std::vector<MetricFamily> WorkerCollectable::Collect() const {
   auto bout = family("foreshard_net_output_bytes_total", "Bytes written to clients.",
                      MetricType::Counter);
   bout.metric.push_back(value(MetricType::Counter, double(out)));
-  return {req, err, lat, up, rec, cap, segs, conns, total, rejected, epoch, bin, bout};
+  std::vector<MetricFamily> all = {req,   err,      lat,   up,  rec, cap, segs,
+                                   conns, total, rejected, epoch, bin, bout};
+  if (ctx_.control != nullptr) {
+    auto load = family("foreshard_backend_load_ops", "Observed load over the last telemetry step.",
+                       MetricType::Gauge);
+    auto pred = family("foreshard_backend_predicted_load_ops",
+                       "Highest forecast load over the prediction horizon.", MetricType::Gauge);
+    auto upper = family("foreshard_backend_predicted_load_upper_ops",
+                        "Upper end of the forecast interval at that point.", MetricType::Gauge);
+    auto ferr = family("foreshard_forecast_error", "Rolling sMAPE of each backend's forecasts.",
+                       MetricType::Gauge);
+    for (const BackendForecastGauge& g : ctx_.control->backend_gauges()) {
+      std::vector<ClientMetric::Label> lbl = {{"backend", g.backend}};
+      load.metric.push_back(value(MetricType::Gauge, g.observed_ops, lbl));
+      pred.metric.push_back(value(MetricType::Gauge, g.predicted_ops, lbl));
+      upper.metric.push_back(value(MetricType::Gauge, g.predicted_upper, lbl));
+      ferr.metric.push_back(value(MetricType::Gauge, g.forecast_error, lbl));
+    }
+    all.insert(all.end(), {load, pred, upper, ferr});
+  }
+  return all;
 }
 
 MetricsServer::MetricsServer(ProxyContext& ctx) : ctx_(ctx) {}

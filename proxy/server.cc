@@ -10,6 +10,7 @@
 
 #include "proxy/backend_probe.h"
 #include "proxy/context.h"
+#include "proxy/control_plane.h"
 #include "proxy/log.h"
 #include "proxy/map_store.h"
 #include "proxy/metrics.h"
@@ -39,6 +40,7 @@ std::vector<std::string> names(const Config& cfg) {
 
 struct SignalState {
   std::vector<std::unique_ptr<Worker>>* workers;
+  ControlPlane* control = nullptr;
   uv_signal_t sigint, sigterm;
 };
 
@@ -47,6 +49,9 @@ void on_signal_cb(uv_signal_t* h, int signum) {
   LOG_INFO("server", "signal {}: stopping", signum);
   for (auto& w : *st->workers) {
     w->stop();
+  }
+  if (st->control != nullptr) {
+    st->control->shutdown();
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&st->sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&st->sigterm), nullptr);
@@ -94,7 +99,8 @@ Result<SegmentMap> first_start_map(const Config& cfg, const std::vector<ProbeRes
   return SegmentMap::initial(cfg.slots, cfg.segment_size, weights(cfg));
 }
 
-int run_server(const Config& cfg_in, const std::string& config_path) {
+int run_server(const Config& cfg_in, const std::string& config_path,
+               const ControlFactory& make_control) {
   signal(SIGPIPE, SIG_IGN);
   auto cfg = std::make_shared<const Config>(cfg_in);
   MapStore store(cfg->data_dir);
@@ -175,6 +181,14 @@ int run_server(const Config& cfg_in, const std::string& config_path) {
   }
   ctx->map.store(map);
 
+  uv_loop_t loop;  // the main thread's loop: signals and the control plane
+  uv_loop_init(&loop);
+  std::unique_ptr<ControlPlane> control;
+  if (make_control) {
+    control = make_control(*ctx, &loop);
+    ctx->control = control.get();
+  }
+
   std::vector<std::unique_ptr<Worker>> workers;
   for (uint32_t i = 0; i < cfg->effective_workers(); ++i) {
     workers.push_back(std::make_unique<Worker>(i, *ctx));
@@ -199,10 +213,9 @@ int run_server(const Config& cfg_in, const std::string& config_path) {
            map->size(), map->epoch(), ctx->commands_source,
            cfg->metrics.port ? "on http://" + cfg->metrics.to_string() + "/metrics" : "off");
 
-  uv_loop_t loop;
-  uv_loop_init(&loop);
   SignalState st;
   st.workers = &workers;
+  st.control = control.get();
   uv_signal_init(&loop, &st.sigint);
   uv_signal_init(&loop, &st.sigterm);
   st.sigint.data = st.sigterm.data = &st;
@@ -213,6 +226,8 @@ int run_server(const Config& cfg_in, const std::string& config_path) {
     w->join();
   }
   workers.clear();
+  ctx->control = nullptr;
+  control.reset();
   CHECK(uv_loop_close(&loop) == 0);
   LOG_INFO("server", "stopped");
   return 0;

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "proxy/admin_commands.h"
 #include "proxy/context.h"
 #include "proxy/local_commands.h"
 #include "proxy/log.h"
@@ -183,6 +184,14 @@ void Session::process_input() {
 void Session::dispatch(const Command& cmd, std::string_view raw) {
   ProxyContext& ctx = worker_.ctx();
   const CommandInfo* info = ctx.commands->lookup(cmd.args);
+  if (info == nullptr && authenticated_) {
+    std::string& out = worker_.reply_scratch();
+    out.clear();
+    if (AdminCommands::run(*this, cmd, out)) {
+      reply_now(out);
+      return;
+    }
+  }
   if (info == nullptr) {
     std::string e = "-ERR unknown command '";
     e.append(cmd.args[0].substr(0, 128));

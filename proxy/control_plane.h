@@ -1,0 +1,36 @@
+// ControlPlane: what the data plane may ask of the control plane (migrate/
+// implements it; proxy/ never includes migrate/). Every method is called on
+// worker threads or the metrics thread, so implementations answer from
+// immutable snapshots they publish atomically, never by touching loop state.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace proxy {
+
+// Per-backend figures for Prometheus gauges.
+struct BackendForecastGauge {
+  std::string backend;
+  double observed_ops = 0;    // load over the last telemetry step, ops/s
+  double predicted_ops = 0;   // highest predicted load over the horizon, ops/s
+  double predicted_upper = 0; // upper bound of the interval at that point
+  double forecast_error = 0;  // rolling error of this backend's forecasts (sMAPE, 0..2)
+};
+
+class ControlPlane {
+ public:
+  virtual ~ControlPlane() = default;
+  // FORESHARD FORECAST [target]: a bulk text report (forecast, interval,
+  // recent actuals) of a backend name, "segment N", or all backends.
+  virtual std::string forecast_report(std::string_view target) const = 0;
+  // FORESHARD STATUS: one line per control-plane component.
+  virtual std::string status_report() const = 0;
+  virtual std::vector<BackendForecastGauge> backend_gauges() const = 0;
+  // Main thread, on SIGINT/SIGTERM: close timers and handles so the control
+  // loop can end (a fit in flight finishes first).
+  virtual void shutdown() = 0;
+};
+
+}  // namespace proxy
