@@ -11,6 +11,7 @@
 #include "app/forecast_cmd.h"
 #define HAVE_FORECAST_CMD 1
 #endif
+#include "migrate/controller.h"
 #include "proxy/config.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
@@ -53,5 +54,11 @@ int main(int argc, char** argv) {
     std::cout << config_path << ": ok (" << cfg.value().backends.size() << " backends)\n";
     return 0;
   }
-  return proxy::run_server(cfg.value(), config_path);
+  proxy::ControlFactory control;
+  if (cfg.value().telemetry.enabled) {
+    control = [](proxy::ProxyContext& ctx, uv_loop_t* loop) {
+      return std::make_unique<migrate::Controller>(ctx, loop);
+    };
+  }
+  return proxy::run_server(cfg.value(), config_path, control);
 }

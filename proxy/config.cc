@@ -422,7 +422,18 @@ Result<Config> load_root(Loader& L, const YAML::Node& root, Config c) {
       {"maxInflightPerBackend",
        L.integer("limits.maxInflightPerBackend", 1, kI32, l.max_inflight_per_backend)},
   };
+  TelemetryConfig& tc = c.telemetry;
+  uint64_t step_ms = tc.step_s * kSecond, refit_ms = tc.refit_s * kSecond,
+           save_ms = tc.save_s * kSecond;
+  KeyTable telemetry = {
+      {"enabled", L.boolean("telemetry.enabled", tc.enabled)},
+      {"step", L.duration("telemetry.step", kSecond, kDay, step_ms)},
+      {"memory", L.size("telemetry.memory", 1ull << 20, 1ull << 40, tc.memory_bytes)},
+      {"refit", L.duration("telemetry.refit", kSecond, kDay, refit_ms)},
+      {"save", L.duration("telemetry.save", kSecond, kDay, save_ms)},
+  };
   KeyTable table = {
+      {"telemetry", section(L, "telemetry", std::move(telemetry))},
       {"listen", L.host_port("listen", 0, c.listen)},  // port 0: any free port (tests)
       {"workers", L.integer("workers", 0, 1024, c.workers)},
       {"slots", L.integer("slots", 1, 65536, c.slots)},
@@ -460,6 +471,9 @@ Result<Config> load_root(Loader& L, const YAML::Node& root, Config c) {
       {"migrationPriority", L.one_of("migrationPriority", "low|normal|high", c.migration_priority)},
   };
   L.walk(root, table, "");
+  tc.step_s = uint32_t(step_ms / kSecond);
+  tc.refit_s = uint32_t(refit_ms / kSecond);
+  tc.save_s = uint32_t(save_ms / kSecond);
   if (!L.failed()) {
     cross_check(L, c, has_segment_size ? &segment_size : nullptr);
   }

@@ -53,6 +53,15 @@ struct Limits {
   uint32_t max_inflight_per_backend = 100000;  // per worker link; past it requests fail fast
 };
 
+// The access-pattern history and the live forecaster (DESIGN §7).
+struct TelemetryConfig {
+  uint32_t step_s = 300;                    // one history point per step
+  uint64_t memory_bytes = 64ull << 20;      // budget of the per-slot history
+  uint32_t refit_s = 300;                   // how often forecasts are refitted
+  uint32_t save_s = 60;                     // how often the history is saved
+  bool enabled = true;
+};
+
 struct Config {
   std::string file;            // path it was loaded from (for messages)
   HostPort listen{"127.0.0.1", 7000};
@@ -70,6 +79,7 @@ struct Config {
   std::vector<BackendConfig> backends;
   Timeouts timeouts;
   Limits limits;
+  TelemetryConfig telemetry;
 
   // Names kept from the seed design; validated now, used by the balancer and
   // migration engine.

@@ -1,0 +1,63 @@
+// Controller: the control plane on the main thread's loop. Every second it
+// sums the workers' load counters into a TelemetrySnapshot for the History;
+// every telemetry.refit it asks the Forecaster for new forecasts of every
+// backend and of the segments that carry load; it saves the history to the
+// data directory. Other threads see only what it publishes (an immutable
+// Published snapshot behind an atomic pointer), through proxy::ControlPlane.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <uv.h>
+
+#include "migrate/forecaster.h"
+#include "migrate/history.h"
+#include "proxy/context.h"
+#include "proxy/control_plane.h"
+
+namespace migrate {
+
+class Controller final : public proxy::ControlPlane {
+ public:
+  // Loads dataDir/history if it is there; starts the timers on `loop`.
+  Controller(proxy::ProxyContext& ctx, uv_loop_t* loop);
+  ~Controller() override;
+
+  // proxy::ControlPlane: any thread.
+  std::string forecast_report(std::string_view target) const override;
+  std::string status_report() const override;
+  std::vector<proxy::BackendForecastGauge> backend_gauges() const override;
+  void shutdown() override;  // main thread: saves the history, closes the timers
+
+  // What other threads read: rebuilt on the loop after each tick and refit.
+  struct Published {
+    std::shared_ptr<const ForecastSet> forecasts;
+    std::vector<proxy::BackendForecastGauge> gauges;
+    std::string status;
+  };
+
+ private:
+  static void on_tick_cb(uv_timer_t* t);
+  void tick();
+  void refit();
+  void publish();
+  TelemetrySnapshot snapshot() const;
+  std::string history_path() const;
+
+  proxy::ProxyContext& ctx_;
+  uv_loop_t* loop_;
+  std::string load_note_;  // how the history started; set while history_ is built, so first
+  History history_;
+  Forecaster forecaster_;
+  uv_timer_t tick_;
+  uint64_t ticks_ = 0;
+  uint64_t last_refit_s_ = 0;
+  uint64_t last_save_s_ = 0;
+  uint64_t refits_ = 0;
+  std::atomic<std::shared_ptr<const Published>> published_;
+};
+
+}  // namespace migrate
