@@ -24,16 +24,17 @@ constexpr size_t kLadStride = 4;      // LAD fits use every 4th origin
 
 // The candidates the blend chooses from. All but the last three are baselines.
 enum Cand {
-  kNaive,        // last observed value
-  kSnaiveDay,    // value k days before the target (reference tool's snaive_d)
-  kSnaiveWeek,   // value k weeks before the target
-  kMedianHour,   // median of the last hour: robust to bursts (MAE-optimal level)
-  kSeasLevel,    // seasonality + deseasonalised level (last day, or since a shift)
-  kSeasLad,      // seasonality + LAD-weighted mix of last value, last hour, level
+  kNaive,       // last observed value
+  kSnaiveDay,   // value k days before the target (reference tool's snaive_d)
+  kSnaiveWeek,  // value k weeks before the target
+  kMedianHour,  // median of the last hour: robust to bursts (MAE-optimal level)
+  kSeasLevel,   // seasonality + deseasonalised level (last day, or since a shift)
+  kSeasLad,     // seasonality + LAD-weighted mix of last value, last hour, level
   kCandCount
 };
-const char* const kCandNames[kCandCount] = {"naive",        "seasonal-naive", "seasonal-naive-weekly",
-                                            "median-hour",  "season+level",   "season+lad-level"};
+const char* const kCandNames[kCandCount] = {
+    "naive",       "seasonal-naive", "seasonal-naive-weekly",
+    "median-hour", "season+level",   "season+lad-level"};
 
 struct Setup {
   size_t day = 1, hour = 1;  // steps
@@ -63,7 +64,8 @@ class History {
     const bool ok = !std::isnan(y);
     y_.push_back(y);
     z_.push_back(y - s);
-    last_.push_back(ok ? static_cast<uint32_t>(y_.size() - 1) : (last_.empty() ? kNone : last_.back()));
+    last_.push_back(ok ? static_cast<uint32_t>(y_.size() - 1)
+                       : (last_.empty() ? kNone : last_.back()));
     cz_.push_back((cz_.empty() ? 0.0 : cz_.back()) + (ok ? y - s : 0.0));
     cn_.push_back((cn_.empty() ? 0u : cn_.back()) + (ok ? 1u : 0u));
     level_.push_back(shift_aware_level(y_.size() - 1, su, hour_sd));
@@ -142,11 +144,13 @@ struct Core {
   double hour_sd = 0;                      // robust sd of hourly means of z
   int64_t start = 0, step = 1;
 
-  std::vector<double> season;              // seasonality at steps [0, n + longest lead)
+  std::vector<double> season;  // seasonality at steps [0, n + longest lead)
 
   double seasonal(size_t i) const {
     if (i < season.size()) return season[i];
-    return prophet ? prophet->seasonal_at(static_cast<double>(start + static_cast<int64_t>(i) * step)) : 0.0;
+    return prophet
+               ? prophet->seasonal_at(static_cast<double>(start + static_cast<int64_t>(i) * step))
+               : 0.0;
   }
   void push(double y, const Setup& su) { hist.push(y, seasonal(hist.size()), su, hour_sd); }
   double snaive(size_t o, int h, size_t period) const {
@@ -163,11 +167,16 @@ struct Core {
   double cand(int c, size_t o, int h, size_t li, const Setup& su) const {
     const double st = seasonal(o + static_cast<size_t>(h));
     switch (c) {
-      case kNaive: return hist.last_y(o);
-      case kSnaiveDay: return snaive(o, h, su.day);
-      case kSnaiveWeek: return snaive(o, h, 7 * su.day);
-      case kMedianHour: return hist.median_y(o, su.hour);
-      case kSeasLevel: return st + hist.level(o);
+      case kNaive:
+        return hist.last_y(o);
+      case kSnaiveDay:
+        return snaive(o, h, su.day);
+      case kSnaiveWeek:
+        return snaive(o, h, 7 * su.day);
+      case kMedianHour:
+        return hist.median_y(o, su.hour);
+      case kSeasLevel:
+        return st + hist.level(o);
       case kSeasLad: {
         const auto& w = lad[li];
         return st + w[0] * hist.last_z(o) + w[1] * hist.mean_z(o, su.hour) + w[2] * hist.level(o);
@@ -219,14 +228,16 @@ std::array<double, 3> fit_lad_level(const TimeSeries& s, size_t end, const Core&
   Eigen::MatrixXd x(static_cast<Eigen::Index>(y.size()), 2);
   x.col(0) = Eigen::Map<Eigen::VectorXd>(x0.data(), x.rows());
   x.col(1) = Eigen::Map<Eigen::VectorXd>(x1.data(), x.rows());
-  auto r = solve_lad(x, Eigen::Map<Eigen::VectorXd>(y.data(), x.rows()), 1e-6 * static_cast<double>(y.size()));
+  auto r = solve_lad(x, Eigen::Map<Eigen::VectorXd>(y.data(), x.rows()),
+                     1e-6 * static_cast<double>(y.size()));
   if (!r.is_ok()) return {0, 0, 1};
   return {r.value()[0], r.value()[1], 1 - r.value()[0] - r.value()[1]};
 }
 
 // Fits `core` on y[0, end) and fills its history with all of y, reusing the
 // memory the core already holds (the validation core becomes the final one).
-void build_core(Core& core, const TimeSeries& s, size_t end, const ModelParams& p, const Setup& su) {
+void build_core(Core& core, const TimeSeries& s, size_t end, const ModelParams& p,
+                const Setup& su) {
   core.start = s.start();
   core.step = s.step();
   auto pf = fit_prophet(s.slice(0, end), p, ChangepointPrior::Laplace);
@@ -253,17 +264,6 @@ void build_core(Core& core, const TimeSeries& s, size_t end, const ModelParams& 
   for (size_t i = 0; i < s.size(); ++i) core.push(s[i], su);
   core.lad.clear();
   for (int h : su.leads) core.lad.push_back(fit_lad_level(s, end, core, su, h));
-}
-
-// Root mean square of y[t] - y[t - lag] over observed pairs (0 if none).
-double change_sd(const TimeSeries& s, size_t lag) {
-  double ss = 0;
-  size_t n = 0;
-  for (size_t t = std::max<size_t>(lag, 1); t < s.size(); ++t) {
-    const double d = s[t] - s[t - std::max<size_t>(lag, 1)];
-    if (!std::isnan(d)) ss += d * d, ++n;
-  }
-  return n ? std::sqrt(ss / static_cast<double>(n)) : 0.0;
 }
 
 size_t nearest_lead(const std::vector<int>& leads, int lead) {
@@ -304,8 +304,11 @@ class FittedAuto : public FittedModel {
  public:
   FittedAuto(const TimeSeries& s, double width, Core core, Setup su,
              std::vector<std::vector<double>> weights, std::vector<double> spread)
-      : FittedModel(s.time_at(s.size() - 1), s.step(), width), core_(std::move(core)),
-        su_(std::move(su)), weights_(std::move(weights)), spread_(std::move(spread)) {}
+      : FittedModel(s.time_at(s.size() - 1), s.step(), width),
+        core_(std::move(core)),
+        su_(std::move(su)),
+        weights_(std::move(weights)),
+        spread_(std::move(spread)) {}
   std::string_view name() const override { return "auto"; }
   void observe(double y) override {
     core_.push(y, su_);
@@ -396,12 +399,14 @@ Result<std::unique_ptr<FittedModel>> AutoModel::fit(const TimeSeries& s,
       std::vector<double> w(kCandCount, 0.0);
       w[kNaive] = w[kMedianHour] = w[kSeasLevel] = 1.0 / 3;
       weights.push_back(std::move(w));
-      spreads.push_back(change_sd(s, static_cast<size_t>(std::min<long>(h, static_cast<long>(n) / 2))));
+      spreads.push_back(lag_change_rms(
+          s.values(), static_cast<size_t>(std::min<long>(h, static_cast<long>(n) / 2))));
       continue;
     }
     std::vector<std::vector<double>> pc(kCandCount);
     std::vector<double> ys;
-    for (size_t o = v0 - std::min(v0, static_cast<size_t>(h)); o + static_cast<size_t>(h) < n; ++o) {
+    for (size_t o = v0 - std::min(v0, static_cast<size_t>(h)); o + static_cast<size_t>(h) < n;
+         ++o) {
       const size_t T = o + static_cast<size_t>(h);
       if (std::isnan(s[T])) continue;
       const double fb = core.hist.last_y(o);  // the protocol's naive fallback
@@ -423,7 +428,8 @@ Result<std::unique_ptr<FittedModel>> AutoModel::fit(const TimeSeries& s,
     }
     double q = kNaN;
     if (!err.empty()) {
-      const auto qi = std::min(err.size() - 1, static_cast<size_t>(p.interval_width * static_cast<double>(err.size())));
+      const auto qi = std::min(
+          err.size() - 1, static_cast<size_t>(p.interval_width * static_cast<double>(err.size())));
       std::nth_element(err.begin(), err.begin() + static_cast<long>(qi), err.end());
       q = err[qi];
     }
@@ -431,9 +437,8 @@ Result<std::unique_ptr<FittedModel>> AutoModel::fit(const TimeSeries& s,
     spreads.push_back(q / z);
   }
   build_core(core, s, n, p, su);
-  return std::unique_ptr<FittedModel>(new FittedAuto(s, p.interval_width, std::move(core),
-                                                     std::move(su), std::move(weights),
-                                                     std::move(spreads)));
+  return std::unique_ptr<FittedModel>(new FittedAuto(
+      s, p.interval_width, std::move(core), std::move(su), std::move(weights), std::move(spreads)));
 }
 
 }  // namespace forecast

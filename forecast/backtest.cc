@@ -40,7 +40,8 @@ std::vector<int> default_horizons(int64_t step) {
 
 Result<Split> make_split(const TimeSeries& s, double frac) {
   if (s.step() <= 0) return Status(Code::InvalidArgument, "series step must be > 0 seconds");
-  if (!(frac > 0 && frac < 1)) return Status(Code::InvalidArgument, "test fraction must be in (0, 1)");
+  if (!(frac > 0 && frac < 1))
+    return Status(Code::InvalidArgument, "test fraction must be in (0, 1)");
   Split sp;
   sp.season = s.steps_per_day();
   sp.test_start = static_cast<size_t>(std::floor(static_cast<double>(s.size()) * (1 - frac)));
@@ -174,7 +175,8 @@ Result<ModelScore> evaluate(const Model& model, const ModelParams& params, const
       f[i] = ok ? v : fb[i];
       hsc.fallbacks += ok ? 0 : 1;
       const double b = ok ? band[k][sp.targets[i]] : kNaN;
-      const double lo = std::isfinite(b) ? f[i] - z * b : kNaN, hi = std::isfinite(b) ? f[i] + z * b : kNaN;
+      const double lo = std::isfinite(b) ? f[i] - z * b : kNaN,
+                   hi = std::isfinite(b) ? f[i] + z * b : kNaN;
       const double a = s[sp.targets[i]];
       inside += (a >= lo && a <= hi) ? 1 : 0;  // false for NaN bounds
       if (opt.keep_predictions) {

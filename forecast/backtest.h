@@ -35,9 +35,9 @@ struct BacktestOptions {
 
 // The protocol's fixed quantities for one series.
 struct Split {
-  size_t test_start = 0;  // first test index: floor(n * (1 - test_fraction))
-  int season = 1;         // one day of steps (MASE season)
-  double scale = 0;       // mean |y_t - y_{t-season}| over the training part
+  size_t test_start = 0;        // first test index: floor(n * (1 - test_fraction))
+  int season = 1;               // one day of steps (MASE season)
+  double scale = 0;             // mean |y_t - y_{t-season}| over the training part
   std::vector<size_t> targets;  // observed test indices
 };
 Result<Split> make_split(const TimeSeries& series, double test_fraction);
@@ -65,8 +65,8 @@ std::vector<int> default_horizons(int64_t step_seconds);
 // Runs the rolling-origin protocol for one model. Fails on bad options or a
 // series too short to split; a model whose fit fails is scored with the
 // naive fallback and counted in failed_fits.
-Result<ModelScore> evaluate(const Model& model, const ModelParams& params,
-                            const TimeSeries& series, const BacktestOptions& options);
+Result<ModelScore> evaluate(const Model& model, const ModelParams& params, const TimeSeries& series,
+                            const BacktestOptions& options);
 
 // Naive forecast of every target from origin T - h (the fallback).
 std::vector<double> naive_forecasts(const TimeSeries& series, const std::vector<size_t>& targets,

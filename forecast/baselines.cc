@@ -13,19 +13,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Standard deviation of y[t] - y[t - lag] over observed pairs (0 if none).
-double lag_diff_sd(const std::vector<double>& y, size_t lag) {
-  double ss = 0;
-  size_t n = 0;
-  for (size_t t = lag; t < y.size(); ++t) {
-    if (std::isnan(y[t]) || std::isnan(y[t - lag])) continue;
-    const double d = y[t] - y[t - lag];
-    ss += d * d;
-    ++n;
-  }
-  return n ? std::sqrt(ss / static_cast<double>(n)) : 0.0;
-}
-
 // Standard deviation of the observed values (0 if fewer than two).
 double value_sd(const std::vector<double>& y) {
   double s = 0, ss = 0;
@@ -49,7 +36,9 @@ double carried_spread(double step_sd, double k, double y_sd) {
 class FittedNaive : public FittedModel {
  public:
   FittedNaive(const TimeSeries& s, double width, double sd)
-      : FittedModel(s.time_at(s.size() - 1), s.step(), width), sd_(sd), y_sd_(value_sd(s.values())) {
+      : FittedModel(s.time_at(s.size() - 1), s.step(), width),
+        sd_(sd),
+        y_sd_(value_sd(s.values())) {
     (void)replay(s);
   }
   std::string_view name() const override { return "naive"; }
@@ -79,7 +68,9 @@ class FittedSeasonalNaive : public FittedModel {
  public:
   static constexpr int kMaxK = 8;  // look back at most 8 seasons for an observed value
   FittedSeasonalNaive(const TimeSeries& s, size_t period, double width, double sd)
-      : FittedModel(s.time_at(s.size() - 1), s.step(), width), period_(period), sd_(sd),
+      : FittedModel(s.time_at(s.size() - 1), s.step(), width),
+        period_(period),
+        sd_(sd),
         y_sd_(value_sd(s.values())) {
     (void)replay(s);
   }
@@ -141,7 +132,8 @@ HwState hw_init(const double* y, size_t n, size_t m) {
   const double mb = n > m ? nanmean(y + m, std::min(m, n - m)) : kNaN;
   st.trend = std::isfinite(mb) ? (mb - st.level) / static_cast<double>(m) : 0.0;
   st.season.assign(m, 0.0);
-  for (size_t i = 0; i < std::min(m, n); ++i) st.season[i] = std::isnan(y[i]) ? 0.0 : y[i] - st.level;
+  for (size_t i = 0; i < std::min(m, n); ++i)
+    st.season[i] = std::isnan(y[i]) ? 0.0 : y[i] - st.level;
   return st;
 }
 
@@ -181,13 +173,17 @@ HoltWintersParams unpack(const std::vector<double>& x, bool damped) {
 
 class FittedHoltWinters : public FittedModel {
  public:
-  FittedHoltWinters(const TimeSeries& s, size_t window_start, size_t m, HoltWintersParams p,
-                    double sigma, double width)
+  FittedHoltWinters(std::string_view name, const TimeSeries& s, size_t window_start, size_t m,
+                    HoltWintersParams p, double sigma, double width)
       : FittedModel(s.time_at(s.size() - 1), s.step(), width),
-        lo_(window_start), m_(m), p_(p), sigma_(sigma) {
+        name_(name),
+        lo_(window_start),
+        m_(m),
+        p_(p),
+        sigma_(sigma) {
     (void)replay(s);
   }
-  std::string_view name() const override { return "holt-winters"; }
+  std::string_view name() const override { return name_; }
   const HoltWintersParams& params() const { return p_; }
 
   void observe(double y) override {
@@ -202,18 +198,21 @@ class FittedHoltWinters : public FittedModel {
     return st_.level + acc * st_.trend + st_.season[(t_ - 1 + static_cast<size_t>(lead)) % m_];
   }
   double spread(int lead) const override {
-    // var_h = sigma^2 (1 + sum_{j<h} c_j^2), c_j = alpha (1 + beta sum_{i<=j} phi^i) + gamma [j % m == 0]
+    // var_h = sigma^2 (1 + sum_{j<h} c_j^2), c_j = alpha (1 + beta sum_{i<=j} phi^i) + gamma [j % m
+    // == 0]
     double var = 1.0, phsum = 0, ph = 1;
     for (int j = 1; j < lead; ++j) {
       ph *= p_.phi;
       phsum += ph;
-      const double c = p_.alpha * (1.0 + p_.beta * phsum) + (j % static_cast<int>(m_) == 0 ? p_.gamma : 0.0);
+      const double c =
+          p_.alpha * (1.0 + p_.beta * phsum) + (j % static_cast<int>(m_) == 0 ? p_.gamma : 0.0);
       var += c * c;
     }
     return sigma_ * std::sqrt(var);
   }
   Status replay(const TimeSeries& h) override {
-    if (h.size() <= lo_) return Status(Code::NotEnoughData, "replay: history ends before the window");
+    if (h.size() <= lo_)
+      return Status(Code::NotEnoughData, "replay: history ends before the window");
     const double* y = h.values().data() + lo_;
     const size_t n = h.size() - lo_;
     // The initial state always comes from the window's first two seasons.
@@ -239,6 +238,7 @@ class FittedHoltWinters : public FittedModel {
   }
 
  private:
+  std::string_view name_;  // the Model's name (a string literal)
   size_t lo_, m_;
   HoltWintersParams p_;
   double sigma_;
@@ -315,7 +315,8 @@ std::vector<double> nelder_mead(const std::function<double(const std::vector<dou
 Result<std::unique_ptr<FittedModel>> NaiveModel::fit(const TimeSeries& s,
                                                      const ModelParams& p) const {
   if (Status st = validate_fit_input(s, p, 1); !st.is_ok()) return st;
-  return std::unique_ptr<FittedModel>(new FittedNaive(s, p.interval_width, lag_diff_sd(s.values(), 1)));
+  return std::unique_ptr<FittedModel>(
+      new FittedNaive(s, p.interval_width, lag_change_rms(s.values(), 1)));
 }
 
 Result<std::unique_ptr<FittedModel>> SeasonalNaiveModel::fit(const TimeSeries& s,
@@ -323,7 +324,7 @@ Result<std::unique_ptr<FittedModel>> SeasonalNaiveModel::fit(const TimeSeries& s
   if (Status st = validate_fit_input(s, p, 1); !st.is_ok()) return st;
   const size_t m = season_of(s, p, weekly_ ? 7 : 1);
   return std::unique_ptr<FittedModel>(
-      new FittedSeasonalNaive(s, m, p.interval_width, lag_diff_sd(s.values(), m)));
+      new FittedSeasonalNaive(s, m, p.interval_width, lag_change_rms(s.values(), m)));
 }
 
 HoltWintersModel HoltWintersModel::with_fixed(const HoltWintersParams& p) {
@@ -345,7 +346,8 @@ Result<std::unique_ptr<FittedModel>> HoltWintersModel::fit(const TimeSeries& s,
   if (n < 2 * m) return Status(Code::NotEnoughData, "holt-winters: needs two seasons of data");
   const double* y = s.values().data() + lo;
   const HwState init = hw_init(y, n, m);
-  if (!std::isfinite(init.level)) return Status(Code::NotEnoughData, "holt-winters: first season is empty");
+  if (!std::isfinite(init.level))
+    return Status(Code::NotEnoughData, "holt-winters: first season is empty");
 
   // Mean squared one-step error over t in [m, n): the fitting objective.
   auto mse = [&](const HoltWintersParams& hp) {
@@ -383,7 +385,8 @@ Result<std::unique_ptr<FittedModel>> HoltWintersModel::fit(const TimeSeries& s,
   }
   const double sigma = std::sqrt(mse(hp));
   if (!std::isfinite(sigma)) return Status(Code::Numerical, "holt-winters: non-finite fit");
-  return std::unique_ptr<FittedModel>(new FittedHoltWinters(s, lo, m, hp, sigma, p.interval_width));
+  return std::unique_ptr<FittedModel>(
+      new FittedHoltWinters(name(), s, lo, m, hp, sigma, p.interval_width));
 }
 
 const HoltWintersParams* holt_winters_params(const FittedModel& model) {

@@ -21,7 +21,7 @@ class NaiveModel : public Model {
 };
 
 // y(T) = y(T - k*season) for the smallest k >= ceil(lead/season) whose value
-// is observed (k <= 8). `weeks` picks a one-week season instead of one day
+// is observed (k <= 8). `weekly` picks a one-week season instead of one day
 // when params.season_steps is 0.
 class SeasonalNaiveModel : public Model {
  public:

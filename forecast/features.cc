@@ -77,7 +77,8 @@ void FeatureSpec::gram(const std::vector<double>& times, const Eigen::VectorXd& 
   const auto n = static_cast<Eigen::Index>(times.size());
   for (Eigen::Index i0 = 0; i0 < n; i0 += kBlock) {
     const Eigen::Index rows = std::min(kBlock, n - i0);
-    for (Eigen::Index r = 0; r < rows; ++r) fill_row(times[static_cast<size_t>(i0 + r)], blk.row(r).data());
+    for (Eigen::Index r = 0; r < rows; ++r)
+      fill_row(times[static_cast<size_t>(i0 + r)], blk.row(r).data());
     const auto part = blk.topRows(rows);
     g.selfadjointView<Eigen::Lower>().rankUpdate(part.transpose());
     b.noalias() += part.transpose() * y.segment(i0, rows);

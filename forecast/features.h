@@ -3,11 +3,10 @@
 // seasonal time in epoch days as in Prophet. Owns no data and fits nothing.
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "forecast/status.h"
 
@@ -21,8 +20,8 @@ struct Seasonality {
 };
 
 struct FeatureOptions {
-  int n_changepoints = 25;        // Prophet default
-  double changepoint_range = 0.8; // changepoints in the first 80% of the history
+  int n_changepoints = 25;         // Prophet default
+  double changepoint_range = 0.8;  // changepoints in the first 80% of the history
   // Fourier orders; -1 = Prophet's auto rule, 0 = off.
   //   daily (10):  on if the data is sub-daily and spans at least 2 days
   //   weekly (3):  on if the step is under a week and the data spans at least 2 weeks
@@ -34,9 +33,9 @@ struct FeatureOptions {
 // Column order: [1, t, hinge_1..hinge_C, seasonality_1 sin1,cos1,..., seasonality_2 ...].
 class FeatureSpec {
  public:
-  double t0 = 0;       // epoch seconds of the first observation (t = 0)
-  double t_scale = 1;  // seconds from first to last observation (t = 1)
-  std::vector<double> changepoints;     // in scaled time, ascending
+  double t0 = 0;                     // epoch seconds of the first observation (t = 0)
+  double t_scale = 1;                // seconds from first to last observation (t = 1)
+  std::vector<double> changepoints;  // in scaled time, ascending
   std::vector<Seasonality> seasonalities;
 
   int n_trend_cols() const { return 2 + static_cast<int>(changepoints.size()); }
@@ -51,8 +50,8 @@ class FeatureSpec {
   Eigen::MatrixXd matrix(const std::vector<double>& epoch_seconds) const;
   // G = X'X and b = X'y without forming X (rows are built in small blocks):
   // the fit only needs these, and a large temporary costs more than the maths.
-  void gram(const std::vector<double>& epoch_seconds, const Eigen::VectorXd& y,
-            Eigen::MatrixXd& g, Eigen::VectorXd& b) const;
+  void gram(const std::vector<double>& epoch_seconds, const Eigen::VectorXd& y, Eigen::MatrixXd& g,
+            Eigen::VectorXd& b) const;
 };
 
 // Builds the spec from the times (epoch seconds, ascending) of the observed

@@ -29,17 +29,17 @@ struct ModelParams {
   double interval_width = 0.8;  // central coverage of [lower, upper] (Prophet's default)
 
   // --- prophet (Taylor & Letham 2017; defaults are Prophet's)
-  FeatureOptions features;      // changepoints and seasonality orders
+  FeatureOptions features;  // changepoints and seasonality orders
   double changepoint_prior_scale = 0.05;
   double seasonality_prior_scale = 10.0;
   double trend_prior_scale = 5.0;  // k, m ~ N(0, 5^2)
   Growth growth = Growth::Linear;
   double cap = std::numeric_limits<double>::quiet_NaN();  // logistic capacity (y units)
-  int sigma_iterations = 3;     // alternations of (coefficients | noise scale)
+  int sigma_iterations = 3;  // alternations of (coefficients | noise scale)
 
   // --- holt-winters
-  bool damped = true;           // damped trend, phi fitted in [0.80, 0.98]
-  int fit_window_days = 42;     // parameters fitted on at most the last N days
+  bool damped = true;        // damped trend, phi fitted in [0.80, 0.98]
+  int fit_window_days = 42;  // parameters fitted on at most the last N days
 
   // --- auto
   // Leads (in steps) the blend weights are tuned for; other leads use the
@@ -117,8 +117,7 @@ Result<std::unique_ptr<Model>> make_model(std::string_view name);
 std::vector<std::string> model_names();
 
 // Shared checks for fit(): step > 0, interval in (0,1), some observations.
-Status validate_fit_input(const TimeSeries& series, const ModelParams& params,
-                          size_t min_observed);
+Status validate_fit_input(const TimeSeries& series, const ModelParams& params, size_t min_observed);
 // Quantile of the standard normal (Acklam's rational approximation, |err| < 1.2e-9).
 double normal_quantile(double p);
 

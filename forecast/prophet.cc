@@ -102,7 +102,8 @@ void FittedProphet::add_components(int steps, std::vector<Component>& out) const
     for (size_t k = 0; k < seas.size(); ++k) {
       const int c0 = spec_.seasonal_col(k);
       double v = 0;
-      for (int j = 0; j < 2 * spec_.seasonalities[k].order; ++j) v += row[static_cast<size_t>(c0 + j)] * w_[c0 + j];
+      for (int j = 0; j < 2 * spec_.seasonalities[k].order; ++j)
+        v += row[static_cast<size_t>(c0 + j)] * w_[c0 + j];
       seas[k].values.push_back(v * y_scale_);
     }
   }
@@ -146,7 +147,8 @@ Result<std::unique_ptr<FittedProphet>> fit_prophet(const TimeSeries& s, const Mo
 
   // Prior variances (Normal) or Laplace scale, per column.
   const double tau = p.changepoint_prior_scale;
-  std::vector<double> prior_var(static_cast<size_t>(p_cols), p.seasonality_prior_scale * p.seasonality_prior_scale);
+  std::vector<double> prior_var(static_cast<size_t>(p_cols),
+                                p.seasonality_prior_scale * p.seasonality_prior_scale);
   prior_var[0] = prior_var[1] = p.trend_prior_scale * p.trend_prior_scale;
   for (int j = 2; j < n_trend; ++j) prior_var[static_cast<size_t>(j)] = 2 * tau * tau;
   auto penalties = [&](double sigma2) {
@@ -171,7 +173,8 @@ Result<std::unique_ptr<FittedProphet>> fit_prophet(const TimeSeries& s, const Mo
     f.gram(times, y, g, b);
     const double yy = y.squaredNorm();
     for (int it = 0; it < p.sigma_iterations; ++it) {
-      if (Status st = solve_penalized(g, b, penalties(sigma2), w, {}, &fm->info_); !st.is_ok()) return st;
+      if (Status st = solve_penalized(g, b, penalties(sigma2), w, {}, &fm->info_); !st.is_ok())
+        return st;
       // |y - Xw|^2 = y'y - 2 w'b + w'Gw: the residuals without a pass over X.
       const double rss = std::max(yy - 2 * w.dot(b) + w.dot(g * w), 0.0);
       sigma2 = std::max(rss / static_cast<double>(n), 1e-12);
@@ -181,7 +184,8 @@ Result<std::unique_ptr<FittedProphet>> fit_prophet(const TimeSeries& s, const Mo
     // on [k, m, deltas | seasonal betas] with a numerical trend Jacobian.
     fm->cap_scaled_ = p.cap / fm->y_scale_;
     const double c = fm->cap_scaled_;
-    const double y0 = std::clamp(y[0], 0.01 * c, 0.99 * c), y1 = std::clamp(y[n - 1], 0.01 * c, 0.99 * c);
+    const double y0 = std::clamp(y[0], 0.01 * c, 0.99 * c),
+                 y1 = std::clamp(y[n - 1], 0.01 * c, 0.99 * c);
     double r0 = c / y0;
     const double r1 = c / y1;
     if (std::abs(r0 - r1) <= 0.01) r0 *= 1.05;
@@ -200,7 +204,8 @@ Result<std::unique_ptr<FittedProphet>> fit_prophet(const TimeSeries& s, const Mo
     for (int it = 0; it < 40; ++it) {
       const std::vector<Penalty> pen = penalties(sigma2);
       trend_vec(gt);
-      const Eigen::VectorXd resid = y - gt - x.rightCols(p_cols - n_trend) * fm->w_.tail(p_cols - n_trend);
+      const Eigen::VectorXd resid =
+          y - gt - x.rightCols(p_cols - n_trend) * fm->w_.tail(p_cols - n_trend);
       const double obj0 = penalised_objective(resid, fm->w_, pen);
       for (int j = 0; j < n_trend; ++j) {
         const double h = 1e-6 * std::max(1.0, std::abs(fm->w_[j]));
@@ -212,7 +217,8 @@ Result<std::unique_ptr<FittedProphet>> fit_prophet(const TimeSeries& s, const Mo
       // Linearised target: y - g(theta) + J theta, so the solve returns theta'.
       const Eigen::VectorXd target = y - gt + design.leftCols(n_trend) * fm->w_.head(n_trend);
       Eigen::VectorXd wn = fm->w_;
-      if (Status st = solve_penalized(gram_of(design), design.transpose() * target, pen, wn, {}, &fm->info_);
+      if (Status st = solve_penalized(gram_of(design), design.transpose() * target, pen, wn, {},
+                                      &fm->info_);
           !st.is_ok()) {
         return st;
       }
@@ -221,12 +227,16 @@ Result<std::unique_ptr<FittedProphet>> fit_prophet(const TimeSeries& s, const Mo
       for (double a = 1.0; a > 1e-4; a *= 0.5) {  // backtracking on the true objective
         fm->w_ = w0 + a * (wn - w0);
         trend_vec(gp);
-        obj = penalised_objective(y - gp - x.rightCols(p_cols - n_trend) * fm->w_.tail(p_cols - n_trend), fm->w_, pen);
+        obj = penalised_objective(
+            y - gp - x.rightCols(p_cols - n_trend) * fm->w_.tail(p_cols - n_trend), fm->w_, pen);
         if (obj < obj0) break;
       }
       if (!(obj < obj0)) fm->w_ = w0;
       trend_vec(gp);
-      sigma2 = std::max((y - gp - x.rightCols(p_cols - n_trend) * fm->w_.tail(p_cols - n_trend)).squaredNorm() / static_cast<double>(n), 1e-12);
+      sigma2 = std::max(
+          (y - gp - x.rightCols(p_cols - n_trend) * fm->w_.tail(p_cols - n_trend)).squaredNorm() /
+              static_cast<double>(n),
+          1e-12);
       if (!(obj < obj0) || obj0 - obj <= 1e-10 * obj0) break;
     }
     w = fm->w_;

@@ -4,9 +4,8 @@
 // residual noise plus Prophet's simulated future trend changes, in closed form.
 #pragma once
 
-#include <memory>
-
 #include <Eigen/Dense>
+#include <memory>
 
 #include "forecast/features.h"
 #include "forecast/model.h"
@@ -45,13 +44,13 @@ class FittedProphet : public FittedModel {
   double logistic_trend(double ts) const;  // scaled units
 
   FeatureSpec spec_;
-  Eigen::VectorXd w_;        // [k, m, deltas..., seasonal betas...]
+  Eigen::VectorXd w_;  // [k, m, deltas..., seasonal betas...]
   double y_scale_ = 1;
-  double sigma_ = 0;         // scaled units
-  double cap_scaled_ = 0;    // logistic only
+  double sigma_ = 0;       // scaled units
+  double cap_scaled_ = 0;  // logistic only
   bool logistic_ = false;
-  double cp_rate_ = 0;       // changepoints per unit of scaled time
-  double cp_lambda_ = 0;     // mean |delta|: scale of simulated future changes
+  double cp_rate_ = 0;    // changepoints per unit of scaled time
+  double cp_lambda_ = 0;  // mean |delta|: scale of simulated future changes
   SolveInfo info_;
 };
 

@@ -55,8 +55,10 @@ bool parse_uint(std::string_view s, size_t pos, size_t len, unsigned& out) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -152,6 +154,17 @@ TimeSeries TimeSeries::fill_gaps(GapFill how) const {
   return TimeSeries(start_, step_, std::move(v));
 }
 
+double lag_change_rms(const std::vector<double>& y, size_t lag) {
+  lag = std::max<size_t>(lag, 1);
+  double ss = 0;
+  size_t n = 0;
+  for (size_t t = lag; t < y.size(); ++t) {
+    const double d = y[t] - y[t - lag];
+    if (!std::isnan(d)) ss += d * d, ++n;
+  }
+  return n ? std::sqrt(ss / static_cast<double>(n)) : 0.0;
+}
+
 Result<int64_t> parse_timestamp(std::string_view s) {
   s = trim(s);
   unsigned Y, M, D, h, m, sec;
@@ -198,17 +211,19 @@ Result<std::vector<Sample>> parse_csv(std::string_view text) {
     }
     const size_t c2 = line.find(',', c1 + 1);
     std::string_view ts = line.substr(0, c1);
-    std::string_view val = trim(line.substr(c1 + 1, c2 == std::string_view::npos ? c2 : c2 - c1 - 1));
+    std::string_view val =
+        trim(line.substr(c1 + 1, c2 == std::string_view::npos ? c2 : c2 - c1 - 1));
     if (val.empty()) continue;  // an empty value is a gap, like an absent row
     auto t = parse_timestamp(ts);
     if (!t.is_ok()) {
-      return Status(Code::ParseError, "line " + std::to_string(line_no) + ": " + t.status().message());
+      return Status(Code::ParseError,
+                    "line " + std::to_string(line_no) + ": " + t.status().message());
     }
     double v = 0;
     auto [p, ec] = std::from_chars(val.data(), val.data() + val.size(), v);
     if (ec != std::errc() || p != val.data() + val.size() || !std::isfinite(v)) {
-      return Status(Code::ParseError, "line " + std::to_string(line_no) + ": bad value '" +
-                                          std::string(val) + "'");
+      return Status(Code::ParseError,
+                    "line " + std::to_string(line_no) + ": bad value '" + std::string(val) + "'");
     }
     out.push_back({t.value(), v});
   }
@@ -230,7 +245,8 @@ Result<TimeSeries> to_grid(const std::vector<Sample>& samples, int64_t step) {
     // minutes with round-half-even like Python's round().
     std::sort(d.begin(), d.end());
     const size_t k = d.size() / 2;
-    const double med = d.size() % 2 ? static_cast<double>(d[k]) : 0.5 * static_cast<double>(d[k - 1] + d[k]);
+    const double med =
+        d.size() % 2 ? static_cast<double>(d[k]) : 0.5 * static_cast<double>(d[k - 1] + d[k]);
     step = std::max<int64_t>(60, static_cast<int64_t>(std::nearbyint(med / 60.0)) * 60);
   }
   const int64_t g0 = floor_div(samples.front().time, step) * step;
@@ -253,7 +269,8 @@ Result<TimeSeries> load_csv(const std::string& path, int64_t step) {
   std::ostringstream buf;
   buf << in.rdbuf();
   auto samples = parse_csv(buf.str());
-  if (!samples.is_ok()) return Status(samples.status().code(), path + ": " + samples.status().message());
+  if (!samples.is_ok())
+    return Status(samples.status().code(), path + ": " + samples.status().message());
   auto grid = to_grid(samples.value(), step);
   if (!grid.is_ok()) return Status(grid.status().code(), path + ": " + grid.status().message());
   return grid;

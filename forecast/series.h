@@ -67,6 +67,10 @@ class TimeSeries {
   std::vector<double> values_;
 };
 
+// Root mean square of y[t] - y[t - lag] over the pairs where both are observed
+// (0 if none): the typical size of a change over `lag` steps.
+double lag_change_rms(const std::vector<double>& y, size_t lag);
+
 // One CSV row: epoch seconds (naive wall clock read as UTC) and a value.
 struct Sample {
   int64_t time = 0;

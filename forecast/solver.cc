@@ -81,13 +81,16 @@ Status solve_penalized(const Eigen::MatrixXd& g, const Eigen::VectorXd& b,
         const double excess = std::abs(grad[j]) - q.l1;
         if (excess > best_excess) best_excess = excess, best = j;
       }
-      if (best >= 0) sgn[static_cast<size_t>(best)] = grad[best] > 0 ? -1 : 1;
-      else if (local.steps > 0) break;  // nothing to add and the support is optimal
+      if (best >= 0)
+        sgn[static_cast<size_t>(best)] = grad[best] > 0 ? -1 : 1;
+      else if (local.steps > 0)
+        break;  // nothing to add and the support is optimal
     }
     // Step 3: minimise the quadratic on the support with the signs fixed.
     std::vector<Eigen::Index> act;
     for (Eigen::Index j = 0; j < p; ++j) {
-      if (pen[static_cast<size_t>(j)].l1 == 0.0 || sgn[static_cast<size_t>(j)] != 0) act.push_back(j);
+      if (pen[static_cast<size_t>(j)].l1 == 0.0 || sgn[static_cast<size_t>(j)] != 0)
+        act.push_back(j);
     }
     const auto k = static_cast<Eigen::Index>(act.size());
     Eigen::MatrixXd ha(k, k);
@@ -118,14 +121,16 @@ Status solve_penalized(const Eigen::MatrixXd& g, const Eigen::VectorXd& b,
       cand[jc] = 0.0;  // exactly at the crossing
       // Coordinates that crossed earlier on the segment stop at zero too.
       for (Eigen::Index j = 0; j < p; ++j) {
-        if (pen[static_cast<size_t>(j)].l1 > 0 && sign_of(cand[j]) != sgn[static_cast<size_t>(j)]) cand[j] = 0;
+        if (pen[static_cast<size_t>(j)].l1 > 0 && sign_of(cand[j]) != sgn[static_cast<size_t>(j)])
+          cand[j] = 0;
       }
       const double o = objective(h, b, pen, cand);
       if (o < best_obj) best_obj = o, best_w = cand;
     }
     w = best_w;
     for (Eigen::Index j = 0; j < p; ++j) {
-      if (pen[static_cast<size_t>(j)].l1 > 0 && sign_of(w[j]) != sgn[static_cast<size_t>(j)]) w[j] = 0;
+      if (pen[static_cast<size_t>(j)].l1 > 0 && sign_of(w[j]) != sgn[static_cast<size_t>(j)])
+        w[j] = 0;
       sgn[static_cast<size_t>(j)] = sign_of(w[j]);
     }
     // Step 4(a): are the non-zero coefficients optimal? If not, another

@@ -4,9 +4,8 @@
 // absolute deviations.
 #pragma once
 
-#include <vector>
-
 #include <Eigen/Dense>
+#include <vector>
 
 #include "forecast/status.h"
 

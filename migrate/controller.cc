@@ -56,7 +56,7 @@ Controller::Controller(proxy::ProxyContext& ctx, uv_loop_t* loop)
       forecaster_(loop, Forecaster::Options{ctx.config->prediction_horizon_s}) {
   LOG_INFO("control", "{}; {} points per slot at {} s steps, {} MB", load_note_,
            history_.slot_capacity(), history_.step_s(), history_.memory_bytes() >> 20);
-  published_.store(std::make_shared<const Published>());
+  publish();  // STATUS answers from the first moment
   uv_timer_init(loop_, &tick_);
   tick_.data = this;
   uv_timer_start(&tick_, on_tick_cb, 1000, 1000);

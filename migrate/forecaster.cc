@@ -18,7 +18,7 @@
 namespace migrate {
 namespace {
 
-constexpr uint32_t kActualsS = 7200;  // recent actuals kept with each forecast
+constexpr uint32_t kActualsS = 7200;    // recent actuals kept with each forecast
 constexpr size_t kStaleRequests = 288;  // error windows unseen this long are dropped
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
@@ -91,8 +91,8 @@ bool try_model(const forecast::Model& model, const forecast::TimeSeries& ts, int
       why = std::string(model.name()) + ": " + fc.status().message();
       return false;
     }
-    const bool any = std::any_of(fc->yhat.begin(), fc->yhat.end(),
-                                 [](double y) { return std::isfinite(y); });
+    const bool any =
+        std::any_of(fc->yhat.begin(), fc->yhat.end(), [](double y) { return std::isfinite(y); });
     if (!any) {
       why = std::string(model.name()) + ": no finite prediction";
       return false;

@@ -30,8 +30,8 @@ struct SeriesInput {
 
 struct SeriesForecast {
   std::string name;
-  std::string model;          // "auto", or the fallback's name ("seasonal-naive", "naive", "none")
-  bool fallback = false;      // the default model was not used (too short, fit failed, ...)
+  std::string model;      // "auto", or the fallback's name ("seasonal-naive", "naive", "none")
+  bool fallback = false;  // the default model was not used (too short, fit failed, ...)
   std::string fallback_reason;
   uint64_t start_unix_s = 0;  // the first predicted step
   uint32_t step_s = 0;

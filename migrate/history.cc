@@ -3,7 +3,6 @@
 // every slot and backend at once and a query needs no per-ring head.
 #include "migrate/history.h"
 
-
 #include <cmath>
 
 namespace migrate {
@@ -14,7 +13,6 @@ constexpr double kSourceHalfLifeS = 3600;
 // the pair, next pointer and cached hash, plus the name's heap block.
 constexpr size_t kSourceNodeBytes = sizeof(std::string) + 64 + 32 + 80;
 constexpr size_t kBaselineNodeBytes = sizeof(std::string) + 32 + 32 + 80;
-
 
 // Heap a string holds beyond its inline buffer.
 size_t heap_of(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
@@ -46,9 +44,14 @@ History::History(Options options, uint32_t slots, std::vector<std::string> backe
   for (const std::string& n : backend_names_) {
     fixed += sizeof(std::string) + heap_of(n);
   }
-  const uint64_t per_point = uint64_t{std::max<uint32_t>(slots, 1)} * sizeof(float) + sizeof(double);
-  const uint64_t left = options_.memory_budget_bytes > fixed ? options_.memory_budget_bytes - fixed : 0;
-  slot_cap_ = std::max<size_t>(static_cast<size_t>(left / per_point), 2);
+  // Per point: a float per slot plus the all-slots sum (a double).
+  const uint64_t per_point =
+      uint64_t{std::max<uint32_t>(slots, 1)} * sizeof(float) + sizeof(double);
+  const uint64_t budget = options_.memory_budget_bytes;
+  const uint64_t left = budget > fixed ? budget - fixed : 0;
+  // A segment's history longer than its backend's would never be used (and
+  // small slot counts would otherwise get millions of points).
+  slot_cap_ = std::clamp<size_t>(static_cast<size_t>(left / per_point), 2, backend_cap_);
 
   slot_ring_.assign(size_t{slots_} * slot_cap_, 0.0f);
   all_ring_.assign(slot_cap_, 0.0);
@@ -66,8 +69,8 @@ bool History::snapshot_fits(const TelemetrySnapshot& s) const {
       return false;
     }
   }
-  for (const auto* v : {&s.backend_reads, &s.backend_writes, &s.backend_other,
-                        &s.backend_bytes_in, &s.backend_bytes_out}) {
+  for (const auto* v : {&s.backend_reads, &s.backend_writes, &s.backend_other, &s.backend_bytes_in,
+                        &s.backend_bytes_out}) {
     if (v->size() != nb) {
       return false;
     }
@@ -83,7 +86,8 @@ bool History::went_backwards(const TelemetrySnapshot& s) const {
     }
   }
   const std::vector<uint64_t>* m[kBackendMetrics] = {&s.backend_reads, &s.backend_writes,
-      &s.backend_other, &s.backend_bytes_in, &s.backend_bytes_out};
+                                                     &s.backend_other, &s.backend_bytes_in,
+                                                     &s.backend_bytes_out};
   for (size_t i = 0; i < backend_names_.size(); ++i) {
     for (size_t k = 0; k < kBackendMetrics; ++k) {
       if ((*m[k])[i] < base_.backend[i * kBackendMetrics + k]) {
@@ -102,7 +106,8 @@ void History::remember(const TelemetrySnapshot& s) {
     base_.slot_ops[i * 3 + 2] = s.slot_other[i];
   }
   const std::vector<uint64_t>* m[kBackendMetrics] = {&s.backend_reads, &s.backend_writes,
-      &s.backend_other, &s.backend_bytes_in, &s.backend_bytes_out};
+                                                     &s.backend_other, &s.backend_bytes_in,
+                                                     &s.backend_bytes_out};
   base_.backend.resize(backend_names_.size() * kBackendMetrics);
   for (size_t i = 0; i < backend_names_.size(); ++i) {
     for (size_t k = 0; k < kBackendMetrics; ++k) {
@@ -128,14 +133,15 @@ void History::add_deltas(const TelemetrySnapshot& s, double f) {
   }
   const uint64_t* b = base_.slot_ops.data();
   for (size_t i = 0; i < slots_; ++i, b += 3) {
-    const uint64_t d = (s.slot_reads[i] - b[0]) + (s.slot_writes[i] - b[1]) +
-                       (s.slot_other[i] - b[2]);
+    const uint64_t d =
+        (s.slot_reads[i] - b[0]) + (s.slot_writes[i] - b[1]) + (s.slot_other[i] - b[2]);
     if (d != 0) {
       slot_open_[i] += f * static_cast<double>(d);
     }
   }
   const std::vector<uint64_t>* m[kBackendMetrics] = {&s.backend_reads, &s.backend_writes,
-      &s.backend_other, &s.backend_bytes_in, &s.backend_bytes_out};
+                                                     &s.backend_other, &s.backend_bytes_in,
+                                                     &s.backend_bytes_out};
   for (size_t i = 0; i < backend_names_.size(); ++i) {
     for (size_t k = 0; k < kBackendMetrics; ++k) {
       const size_t j = i * kBackendMetrics + k;

@@ -53,13 +53,14 @@ class History {
     uint32_t step_s = 300;
     uint32_t backend_points = 4032;  // 14 days at 5 min
   };
-  static constexpr size_t kMaxSources = 1000;           // tracked by name; the rest is "other"
-  static constexpr size_t kMaxSourceBaselines = 2000;   // snapshot entries followed (the first ones)
+  static constexpr size_t kMaxSources = 1000;          // tracked by name; the rest is "other"
+  static constexpr size_t kMaxSourceBaselines = 2000;  // snapshot entries followed (the first)
   static constexpr uint32_t kFileVersion = 1;
 
   // The slot ring capacity is what the budget leaves after everything else
   // (backend rings, counter baselines, open-bucket sums, a source allowance),
-  // divided by slots * 4 B; at least 2 points even if that exceeds the budget.
+  // divided by slots * 4 B (+8 B for the all-slots sum); at most
+  // backend_points, and at least 2 points even if that exceeds the budget.
   History(Options options, uint32_t slots, std::vector<std::string> backend_names);
   History(History&&) = default;
   History& operator=(History&&) = default;
@@ -106,7 +107,7 @@ class History {
   size_t memory_bytes() const;
   const Options& options() const { return options_; }
 
-  // Binary file (see history.cc for the layout): header, names, points in
+  // Binary file (layout in history_file.cc): header, names, points in
   // time order, open-step sums, sources, XXH64 trailer. Written to
   // <path>.tmp, fsynced, renamed over path, directory fsynced. Blocking I/O
   // of about slots * points * 4 B (~64 MiB at defaults): call it on shutdown
@@ -126,8 +127,8 @@ class History {
   struct SourceStat {
     uint64_t total = 0;
     double ranked = -1;  // EWMA of rate (1 h half-life), -1 until a step closed: ranks the top
-    double open = 0;    // ops in the open step
-    double rate = 0;    // ops/s over the last closed step
+    double open = 0;     // ops in the open step
+    double rate = 0;     // ops/s over the last closed step
   };
   struct Baseline {
     std::vector<uint64_t> slot_ops;  // reads, writes, other interleaved (3 per slot)
@@ -168,8 +169,8 @@ class History {
   std::vector<float> slot_ring_;
   std::vector<double> all_ring_;  // per ring position, the sum over all slots
   std::vector<float> backend_ring_;
-  uint64_t closed_ = 0;      // steps closed since the history began (global point index)
-  uint64_t open_start_ = 0;  // unix start of the open step (0: no snapshot yet)
+  uint64_t closed_ = 0;               // steps closed since the history began (global point index)
+  uint64_t open_start_ = 0;           // unix start of the open step (0: no snapshot yet)
   std::vector<double> slot_open_;     // per slot, ops in the open step
   std::vector<double> backend_open_;  // 5 per backend
 

@@ -45,7 +45,9 @@ class HashedFile {
     raw_put(p, n);
   }
   template <typename T>
-  void put_pod(T v) { put(&v, sizeof v); }
+  void put_pod(T v) {
+    put(&v, sizeof v);
+  }
   void put_str(const std::string& s) {
     put_pod(static_cast<uint32_t>(s.size()));
     put(s.data(), s.size());
@@ -67,7 +69,9 @@ class HashedFile {
     return true;
   }
   template <typename T>
-  bool get_pod(T& v) { return get(&v, sizeof v); }
+  bool get_pod(T& v) {
+    return get(&v, sizeof v);
+  }
   bool get_str(std::string& s, size_t max) {
     uint32_t n = 0;
     if (!get_pod(n) || n > max) {
@@ -150,12 +154,12 @@ Status History::save(const std::string& path) const {
   {
     HashedFile out(fd, 0);
     out.put(kMagic, sizeof kMagic);
-    for (uint32_t v : {kFileVersion, kByteOrder, slots_, options_.step_s,
-                       static_cast<uint32_t>(nb), uint32_t{0}}) {
+    for (uint32_t v : {kFileVersion, kByteOrder, slots_, options_.step_s, static_cast<uint32_t>(nb),
+                       uint32_t{0}}) {
       out.put_pod(v);
     }
-    for (uint64_t v : {open_start_, closed_, uint64_t{sp}, uint64_t{bp},
-                       uint64_t{sources_.size()}}) {
+    for (uint64_t v :
+         {open_start_, closed_, uint64_t{sp}, uint64_t{bp}, uint64_t{sources_.size()}}) {
       out.put_pod(v);
     }
     for (const std::string& n : backend_names_) {
@@ -195,7 +199,9 @@ Status History::save(const std::string& path) const {
   }
   // Without the directory fsync the rename itself may not survive a power cut.
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0 || ::fsync(dfd) != 0) {
     err = errno;

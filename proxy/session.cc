@@ -145,7 +145,7 @@ void Session::on_read(ssize_t nread) {
 void Session::process_input() {
   const Limits& limits = worker_.ctx().config->limits;
   while (!closing_ && !quit_after_flush_ && !in_.empty()) {
-    if (!reading_ || blocked_) {
+    if (!reading_ || input_held()) {
       input_pending_ = true;  // resumed from flush() once replies drain
       return;
     }
@@ -537,7 +537,7 @@ void Session::flush() {
   if (closing_) {
     return;
   }
-  if (input_pending_ && reading_ && !blocked_) {
+  if (input_pending_ && reading_ && !input_held()) {
     input_pending_ = false;
     process_input();  // bytes left over when reading paused
   }

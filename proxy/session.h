@@ -77,6 +77,7 @@ class Session final : public ReplySink {
   uint64_t created_ms() const { return created_ms_; }
   uint64_t last_active_ms() const { return last_active_ms_; }
   bool idle_exempt() const { return blocked_ || sub_link_ != nullptr; }
+  bool input_held() const { return blocked_ || sub_fence_; }
   void quit_after_reply() { quit_after_flush_ = true; }
   void reply_now(std::string_view bytes);  // a reply in request order (local replies, errors)
   Worker& worker() { return worker_; }
@@ -179,6 +180,12 @@ class Session final : public ReplySink {
   bool blocked_ = false;           // a blocking command is outstanding: input waits
   BackendLink* sub_link_ = nullptr;
   PushSink push_sink_;
+  // After each (un)subscribe the session sends PING <fence> on sub_link_ and
+  // reads no more input until the fence comes back: all confirmations of
+  // that command have then arrived, so later replies stay in order.
+  bool sub_fence_ = false;
+  bool sub_leaving_ = false;  // the last unsubscribe confirmed: release at the fence
+  void send_sub(const Command& cmd, std::string_view raw);
   std::string user_ = "default";
   bool readonly_ = false;
   bool admin_ = false;

@@ -18,6 +18,7 @@ namespace proxy {
 namespace {
 
 const char* kCrossSlot = "-CROSSSLOT Keys in request don't hash to the same slot\r\n";
+constexpr std::string_view kFence = "__foreshard_fence__";
 
 bool one_of(const std::string& n, std::initializer_list<const char*> names) {
   for (const char* x : names) {
@@ -46,8 +47,7 @@ bool Session::dispatch_mode(const CommandInfo& info, const Command& cmd, std::st
       return true;
     }
     if (n == "ping") {
-      append_request(sub_link_->request_buffer(), cmd, raw);
-      sub_link_->commit(&push_sink_, 0);
+      send_sub(cmd, raw);
       return true;
     }
   }
@@ -101,8 +101,7 @@ bool Session::dispatch_mode(const CommandInfo& info, const Command& cmd, std::st
     subscribe(cmd, raw);
   } else if (is_unsubscribe(n)) {
     if (sub_link_ != nullptr) {
-      append_request(sub_link_->request_buffer(), cmd, raw);
-      sub_link_->commit(&push_sink_, 0);
+      send_sub(cmd, raw);
     } else {
       unsubscribe_locally(cmd);
     }
@@ -286,9 +285,18 @@ void Session::subscribe(const Command& cmd, std::string_view raw) {
     sub_link_ = nullptr;
     return;
   }
-  append_request(sub_link_->request_buffer(), cmd, raw);
-  sub_link_->commit(&push_sink_, 0);
+  send_sub(cmd, raw);
   bump(worker_.counters().requests(sub_link_->index(), uint8_t(CommandClass::PubSub)));
+}
+
+void Session::send_sub(const Command& cmd, std::string_view raw) {
+  Buffer& b = sub_link_->request_buffer();
+  append_request(b, cmd, raw);
+  encode_header(b, '*', 2);
+  encode_bulk(b, "PING");
+  encode_bulk(b, kFence);
+  sub_link_->commit(&push_sink_, 0);
+  sub_fence_ = true;
 }
 
 // (P|S)UNSUBSCRIBE with no subscription: Redis still answers, per channel.
@@ -323,11 +331,31 @@ void Session::on_push(std::string_view reply, bool link_error) {
   if (link_error) {
     BackendLink* l = sub_link_;
     sub_link_ = nullptr;
+    sub_fence_ = false;
+    sub_leaving_ = false;
     if (l != nullptr) {
       worker_.release_dedicated(l, false);
     }
     reply_now(reply);
     quit_after_flush_ = true;  // subscriptions are lost: the client must reconnect
+    queue_flush();
+    return;
+  }
+  // The fence's reply: ["pong", fence] while subscribed (RESP2), the bulk
+  // fence itself otherwise (RESP3, or after the last unsubscribe).
+  static const std::string kFenceBulk = "$" + std::to_string(kFence.size()) + "\r\n" +
+                                        std::string(kFence) + "\r\n";
+  static const std::string kFencePong = "*2\r\n$4\r\npong\r\n" + kFenceBulk;
+  if (reply == kFenceBulk || reply == kFencePong) {
+    // Our fence: everything the last (un)subscribe caused has arrived.
+    sub_fence_ = false;
+    if (sub_leaving_) {
+      sub_leaving_ = false;
+      BackendLink* l = sub_link_;
+      sub_link_ = nullptr;
+      worker_.release_dedicated(l, false);
+    }
+    input_pending_ = !in_.empty();
     queue_flush();
     return;
   }
@@ -340,9 +368,7 @@ void Session::on_push(std::string_view reply, bool link_error) {
   if (split_aggregate(reply, elems) && elems.size() == 3 &&
       decode_simple_or_bulk(elems[0], kind, is_null) && decode_integer(elems[2], count) &&
       count == 0 && (kind == "unsubscribe" || kind == "punsubscribe" || kind == "sunsubscribe")) {
-    BackendLink* l = sub_link_;
-    sub_link_ = nullptr;
-    worker_.release_dedicated(l, false);
+    sub_leaving_ = true;  // released when the fence arrives
   }
 }
 
@@ -388,6 +414,8 @@ void Session::reset_modes() {
       *l = nullptr;
     }
   }
+  sub_fence_ = false;
+  sub_leaving_ = false;
   watch_slot_ = -1;
   protocol_ = 2;
 }

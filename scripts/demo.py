@@ -41,7 +41,7 @@ def scrape(metrics_port):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default=os.path.join(ROOT, "conf", "foreshard.yaml"))
-    ap.add_argument("--seconds", type=int, default=20)
+    ap.add_argument("--seconds", type=int, default=75)
     ap.add_argument("--keep", action="store_true", help="keep running until Ctrl-C")
     args = ap.parse_args()
     listen, metrics, backends = read_config(args.config)
@@ -74,6 +74,7 @@ def main():
         print(f"{'time':>5}  " + "  ".join(f"{n + ' ops/s':>16} {'keys':>8}" for n, _ in backends))
         prev = scrape(metrics)
         start = time.time()
+        tick = 0
         while args.keep or time.time() - start < args.seconds:
             time.sleep(1)
             cur = scrape(metrics)
@@ -83,10 +84,18 @@ def main():
                 cols.append(f"{rate:>16,.0f} {redis_cli(port, 'DBSIZE'):>8}")
             print(f"{time.time() - start:>4.0f}s  " + "  ".join(cols), flush=True)
             prev = cur
+            tick += 1
+            if tick % 15 == 0:
+                print("\n  FORESHARD FORECAST (per backend, over predictionHorizon):")
+                for line in redis_cli(listen, "FORESHARD", "FORECAST").splitlines():
+                    print("  " + line)
+                print(flush=True)
         load.terminate()
         print()
         print(redis_cli(listen, "INFO", "stats"))
         print(f"\nkeys through foreshard: DBSIZE = {redis_cli(listen, 'DBSIZE')}")
+        print("\n" + redis_cli(listen, "FORESHARD", "STATUS"))
+        print(redis_cli(listen, "FORESHARD", "FORECAST", backends[0][0]))
     except KeyboardInterrupt:
         pass
     finally:

@@ -8,5 +8,8 @@ source "$here/../../scripts/lib/fleet.sh"
 dir=$(mktemp -d /tmp/foreshard-clients.XXXXXX)
 trap 'fleet_stop "$dir"; rm -rf "$dir"' EXIT
 fleet_start "$dir" 3
-export REDIS_PORTS="${REDIS_PORTS[*]}" FLEET_DIR="$dir"
+# An array cannot be exported: turn it into a plain string first.
+ports="${REDIS_PORTS[*]}"
+unset REDIS_PORTS
+export REDIS_PORTS="$ports" FLEET_DIR="$dir"
 "$@"

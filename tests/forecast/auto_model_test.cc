@@ -1,11 +1,12 @@
 // The "auto" forecaster: follows level shifts, ignores isolated bursts, works
 // on histories too short to backtest, and is at least as good as its
 // candidates on the committed series.
-#include <cmath>
+#include "forecast/auto_model.h"
 
 #include <doctest/doctest.h>
 
-#include "forecast/auto_model.h"
+#include <cmath>
+
 #include "forecast/backtest.h"
 #include "tests/forecast/testdata.h"
 
@@ -25,7 +26,8 @@ std::vector<double> daily_cycle(int days, double level) {
 TEST_SUITE("AutoModel") {
   TEST_CASE("follows a level shift within hours, not days") {
     std::vector<double> v = daily_cycle(6, 100);
-    for (int i = 0; i < 3 * 12; ++i) v.push_back(200 + 20 * std::sin(2 * M_PI * (v.size()) / 288.0));
+    for (int i = 0; i < 3 * 12; ++i)
+      v.push_back(200 + 20 * std::sin(2 * M_PI * (v.size()) / 288.0));
     auto s = TimeSeries::make(1'700'006'400, 300, v).value();
     auto fm = AutoModel().fit(s, ModelParams{});
     REQUIRE(fm.is_ok());
@@ -35,7 +37,7 @@ TEST_SUITE("AutoModel") {
   TEST_CASE("isolated bursts do not drag the forecast") {
     std::vector<double> v(6 * 288, 70.0);
     for (size_t i = 0; i < v.size(); ++i) v[i] += (i * 37) % 11;  // small deterministic noise
-    for (size_t i = 200; i < v.size(); i += 97) v[i] = 5e6;        // rare single-step bursts
+    for (size_t i = 200; i < v.size(); i += 97) v[i] = 5e6;       // rare single-step bursts
     v.back() = 5e6;
     auto s = TimeSeries::make(1'700'006'400, 300, v).value();
     auto fm = AutoModel().fit(s, ModelParams{});
@@ -86,8 +88,10 @@ TEST_SUITE("AutoModel") {
     CHECK(AutoModel().fit(TimeSeries(), ModelParams{}).status().code() == Code::InvalidArgument);
     CHECK(AutoModel().fit(TimeSeries::make(0, 300, {}).value(), ModelParams{}).status().code() ==
           Code::NotEnoughData);
-    CHECK(AutoModel().fit(TimeSeries::make(0, 300, {NAN, NAN, NAN}).value(), ModelParams{}).status().code() ==
-          Code::NotEnoughData);
+    CHECK(AutoModel()
+              .fit(TimeSeries::make(0, 300, {NAN, NAN, NAN}).value(), ModelParams{})
+              .status()
+              .code() == Code::NotEnoughData);
     ModelParams zero;
     zero.horizons = {0};
     auto s = TimeSeries::make(0, 300, daily_cycle(3, 10)).value();

@@ -1,12 +1,13 @@
 // Rolling-origin backtest: with the reference tool's settings it must give
 // the MASE and sMAPE that tools/forecast-baselines.py computes on the same
 // series (golden), and it must refuse bad protocols.
-#include <cmath>
-#include <map>
+#include "forecast/backtest.h"
 
 #include <doctest/doctest.h>
 
-#include "forecast/backtest.h"
+#include <cmath>
+#include <map>
+
 #include "tests/forecast/testdata.h"
 
 using namespace forecast;
@@ -109,9 +110,11 @@ TEST_SUITE("Backtest") {
     BacktestOptions frac;
     frac.test_fraction = 1.0;
     CHECK(evaluate(*m, ModelParams{}, gappy(), frac).status().code() == Code::InvalidArgument);
-    CHECK(evaluate(*m, ModelParams{}, TimeSeries(), BacktestOptions{}).status().code() == Code::InvalidArgument);
+    CHECK(evaluate(*m, ModelParams{}, TimeSeries(), BacktestOptions{}).status().code() ==
+          Code::InvalidArgument);
     auto tiny = TimeSeries::make(0, 300, {1, 2, 3}).value();
-    CHECK(evaluate(*m, ModelParams{}, tiny, BacktestOptions{}).status().code() == Code::NotEnoughData);
+    CHECK(evaluate(*m, ModelParams{}, tiny, BacktestOptions{}).status().code() ==
+          Code::NotEnoughData);
     CHECK(make_model("arima").status().code() == Code::InvalidArgument);
   }
 }

@@ -1,11 +1,12 @@
 // Baselines: the Holt-Winters recursion with fixed parameters must equal
 // statsmodels' ExponentialSmoothing, seasonal naive must equal the numpy
 // version (goldens), Nelder-Mead must minimise, and errors are Statuses.
-#include <cmath>
+#include "forecast/baselines.h"
 
 #include <doctest/doctest.h>
 
-#include "forecast/baselines.h"
+#include <cmath>
+
 #include "tests/forecast/testdata.h"
 
 using namespace forecast;
@@ -70,11 +71,13 @@ TEST_SUITE("HoltWinters") {
 
   TEST_CASE("too little data or a bad season is refused") {
     const TimeSeries y = series("series_full.csv");
-    CHECK(HoltWintersModel().fit(y.slice(0, 60), ModelParams{}).status().code() == Code::NotEnoughData);
+    CHECK(HoltWintersModel().fit(y.slice(0, 60), ModelParams{}).status().code() ==
+          Code::NotEnoughData);
     ModelParams one;
     one.season_steps = 1;
     CHECK(HoltWintersModel().fit(y, one).status().code() == Code::InvalidArgument);
-    CHECK(HoltWintersModel().fit(TimeSeries(), ModelParams{}).status().code() == Code::InvalidArgument);
+    CHECK(HoltWintersModel().fit(TimeSeries(), ModelParams{}).status().code() ==
+          Code::InvalidArgument);
   }
 
   TEST_CASE("Nelder-Mead finds the minimum of the Rosenbrock valley") {

@@ -1,10 +1,11 @@
 // Prophet design matrix: columns, changepoint placement and Fourier terms
 // against numpy (golden), and Prophet's seasonality auto rules.
-#include <cmath>
+#include "forecast/features.h"
 
 #include <doctest/doctest.h>
 
-#include "forecast/features.h"
+#include <cmath>
+
 #include "forecast/series.h"
 #include "tests/forecast/testdata.h"
 
@@ -35,7 +36,8 @@ TEST_SUITE("FeatureSpec") {
       spec->fill_row(std::strtod(row[0].c_str(), nullptr), got.data());
       REQUIRE(row.size() == got.size() + 1);
       for (size_t j = 0; j < got.size(); ++j) {
-        CHECK(got[j] == doctest::Approx(std::strtod(row[j + 1].c_str(), nullptr)).epsilon(1e-9).scale(1));
+        CHECK(got[j] ==
+              doctest::Approx(std::strtod(row[j + 1].c_str(), nullptr)).epsilon(1e-9).scale(1));
       }
     }
   }

@@ -2,11 +2,12 @@
 // Laplace (L1) fit must equal an independent FISTA solve (goldens from
 // scripts/make_goldens.py); plus forecasts, components, logistic growth and
 // the validation errors.
-#include <cmath>
+#include "forecast/prophet.h"
 
 #include <doctest/doctest.h>
 
-#include "forecast/prophet.h"
+#include <cmath>
+
 #include "tests/forecast/testdata.h"
 
 using namespace forecast;
@@ -26,11 +27,13 @@ void check_against(const FittedProphet& f, const char* coef_file, const char* fo
   const auto w = forecast_test::read_column(coef_file, 1);
   REQUIRE(static_cast<size_t>(f.coefficients().size()) == w.size());
   for (size_t j = 0; j < w.size(); ++j) {
-    CHECK(f.coefficients()[static_cast<Eigen::Index>(j)] == doctest::Approx(w[j]).epsilon(tol).scale(1));
+    CHECK(f.coefficients()[static_cast<Eigen::Index>(j)] ==
+          doctest::Approx(w[j]).epsilon(tol).scale(1));
   }
   const auto t = forecast_test::read_column(forecast_file, 0);
   const auto y = forecast_test::read_column(forecast_file, 1);
-  for (size_t i = 0; i < t.size(); ++i) CHECK(f.value_at(t[i]) == doctest::Approx(y[i]).epsilon(tol));
+  for (size_t i = 0; i < t.size(); ++i)
+    CHECK(f.value_at(t[i]) == doctest::Approx(y[i]).epsilon(tol));
 }
 }  // namespace
 
@@ -100,13 +103,15 @@ TEST_SUITE("Prophet") {
     const double far = f.value()->trend_at(static_cast<double>(s.time_at(s.size() + 20 * 48)));
     CHECK(far < 80.0 + 1e-9);
     CHECK(far > 75.0);
-    CHECK(f.value()->trend_at(static_cast<double>(s.time_at(4 * 48))) == doctest::Approx(40).epsilon(0.05));
+    CHECK(f.value()->trend_at(static_cast<double>(s.time_at(4 * 48))) ==
+          doctest::Approx(40).epsilon(0.05));
   }
 
   TEST_CASE("validation errors come back as a Status") {
     ModelParams p;
     CHECK(ProphetModel().fit(TimeSeries(), p).status().code() == Code::InvalidArgument);  // step 0
-    CHECK(ProphetModel().fit(TimeSeries::make(0, 60, {}).value(), p).status().code() == Code::NotEnoughData);
+    CHECK(ProphetModel().fit(TimeSeries::make(0, 60, {}).value(), p).status().code() ==
+          Code::NotEnoughData);
     CHECK(ProphetModel().fit(TimeSeries::make(0, 60, {NAN, NAN, 1.0}).value(), p).status().code() ==
           Code::NotEnoughData);
     ModelParams logistic;

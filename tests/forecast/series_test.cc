@@ -1,12 +1,13 @@
 // TimeSeries, timestamps and CSV loading: the grid must match the reference
 // tool's to_grid (golden from scripts/make_goldens.py) and every bad input
 // must come back as a Status, not an exception.
-#include <cmath>
-#include <limits>
+#include "forecast/series.h"
 
 #include <doctest/doctest.h>
 
-#include "forecast/series.h"
+#include <cmath>
+#include <limits>
+
 #include "tests/forecast/testdata.h"
 
 using namespace forecast;
@@ -45,7 +46,8 @@ TEST_SUITE("TimeSeries") {
   }
 
   TEST_CASE("parse_csv skips the header, blank lines and empty values, and sorts rows") {
-    auto rows = parse_csv("timestamp,value\n2020-01-01 00:10:00,2\n\n2020-01-01 00:00:00,1\n2020-01-01 00:05:00,\n");
+    auto rows = parse_csv(
+        "timestamp,value\n2020-01-01 00:10:00,2\n\n2020-01-01 00:00:00,1\n2020-01-01 00:05:00,\n");
     REQUIRE(rows.is_ok());
     REQUIRE(rows->size() == 2);
     CHECK(rows.value()[0].value == 1);
@@ -57,7 +59,8 @@ TEST_SUITE("TimeSeries") {
     CHECK(bad_value.status().code() == Code::ParseError);
     CHECK(bad_value.status().message().find("line 2") != std::string::npos);
     CHECK(parse_csv("timestamp,value\nno comma here\n").status().code() == Code::ParseError);
-    CHECK(parse_csv("timestamp,value\n2020-01-01 00:00:00,inf\n").status().code() == Code::ParseError);
+    CHECK(parse_csv("timestamp,value\n2020-01-01 00:00:00,inf\n").status().code() ==
+          Code::ParseError);
     CHECK(load_csv("/nonexistent/file.csv").status().code() == Code::NotFound);
   }
 
@@ -86,15 +89,16 @@ TEST_SUITE("TimeSeries") {
   }
 
   TEST_CASE("resampling averages the observed values of each coarser bin") {
-    auto s = TimeSeries::make(120, 60, {1, 3, kNaN, kNaN, 5, kNaN, 7}).value();  // 02:00 .. 08:00 min
+    auto s =
+        TimeSeries::make(120, 60, {1, 3, kNaN, kNaN, 5, kNaN, 7}).value();  // 02:00 .. 08:00 min
     auto r = s.resample(180);
     REQUIRE(r.is_ok());
     CHECK(r->start() == 0);
     CHECK(r->step() == 180);
     REQUIRE(r->size() == 3);
-    CHECK((*r)[0] == 1);            // minute 2 only
-    CHECK((*r)[1] == 3);            // minutes 3..5: 3, NaN, NaN
-    CHECK((*r)[2] == 6);            // minutes 6..8: 5, NaN, 7
+    CHECK((*r)[0] == 1);  // minute 2 only
+    CHECK((*r)[1] == 3);  // minutes 3..5: 3, NaN, NaN
+    CHECK((*r)[2] == 6);  // minutes 6..8: 5, NaN, 7
     CHECK(s.resample(90).status().code() == Code::InvalidArgument);
     CHECK(s.resample(0).status().code() == Code::InvalidArgument);
   }

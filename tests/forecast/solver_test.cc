@@ -1,12 +1,12 @@
 // Penalised least squares: the L1/L2 solver must land on the exact optimum
 // (KKT conditions) on random problems, equal a direct ridge solve without L1,
 // and refuse malformed input; LAD must fit through outliers.
-#include <cmath>
-#include <random>
+#include "forecast/solver.h"
 
 #include <doctest/doctest.h>
 
-#include "forecast/solver.h"
+#include <cmath>
+#include <random>
 
 using namespace forecast;
 
@@ -18,7 +18,8 @@ void random_problem(int n, int p, unsigned seed, Eigen::MatrixXd& g, Eigen::Vect
   Eigen::MatrixXd x(n, p);
   for (int i = 0; i < n; ++i) {
     const double t = static_cast<double>(i) / n;
-    for (int j = 0; j < p; ++j) x(i, j) = std::max(0.0, t - static_cast<double>(j) / p) + 0.01 * nd(rng);
+    for (int j = 0; j < p; ++j)
+      x(i, j) = std::max(0.0, t - static_cast<double>(j) / p) + 0.01 * nd(rng);
   }
   Eigen::VectorXd y(n);
   for (int i = 0; i < n; ++i) y[i] = std::sin(6.0 * i / n) + 0.1 * nd(rng);
@@ -84,7 +85,8 @@ TEST_SUITE("solver") {
     CHECK(solve_penalized(g, Eigen::VectorXd::Ones(2), std::vector<Penalty>(3), w).code() ==
           Code::InvalidArgument);
     CHECK(solve_penalized(g, b, std::vector<Penalty>(2), w).code() == Code::InvalidArgument);
-    CHECK(solve_penalized(g, b, std::vector<Penalty>(3, Penalty{-1, 0}), w).code() == Code::InvalidArgument);
+    CHECK(solve_penalized(g, b, std::vector<Penalty>(3, Penalty{-1, 0}), w).code() ==
+          Code::InvalidArgument);
     Eigen::VectorXd nan_b = b;
     nan_b[1] = NAN;
     CHECK(solve_penalized(g, nan_b, std::vector<Penalty>(3), w).code() == Code::Numerical);
@@ -103,6 +105,7 @@ TEST_SUITE("solver") {
     REQUIRE(w.is_ok());
     CHECK(w.value()[0] == doctest::Approx(3).epsilon(0.01));
     CHECK(w.value()[1] == doctest::Approx(0.5).epsilon(0.01));
-    CHECK(solve_lad(Eigen::MatrixXd(0, 2), Eigen::VectorXd(0)).status().code() == Code::InvalidArgument);
+    CHECK(solve_lad(Eigen::MatrixXd(0, 2), Eigen::VectorXd(0)).status().code() ==
+          Code::InvalidArgument);
   }
 }

@@ -3,22 +3,30 @@
 // forecast tests. Test-only helper: failures are reported through doctest.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <doctest/doctest.h>
-
-#ifndef FORESHARD_SOURCE_DIR
-#define FORESHARD_SOURCE_DIR "."
-#endif
-
 namespace forecast_test {
 
+// The build defines FORESHARD_SOURCE_DIR; a hand-made build (g++ ... tests/forecast/*.cc)
+// falls back to the directory this header was included from.
+inline std::string source_dir() {
+#ifdef FORESHARD_SOURCE_DIR
+  return FORESHARD_SOURCE_DIR;
+#else
+  const std::string here = __FILE__, tail = "tests/forecast/testdata.h";
+  const size_t at = here.rfind(tail);
+  return at == std::string::npos ? std::string(".") : here.substr(0, at);
+#endif
+}
+
 inline std::string testdata_path(const std::string& name) {
-  return std::string(FORESHARD_SOURCE_DIR) + "/tests/forecast/testdata/" + name;
+  return source_dir() + "/tests/forecast/testdata/" + name;
 }
 
 // Rows of a CSV file without its header, split on commas.

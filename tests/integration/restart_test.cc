@@ -2,6 +2,9 @@
 // and a first start in front of an existing fleet never hides data.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "tests/integration/cluster.h"
 
 using testsupport::Fleet;
@@ -89,5 +92,34 @@ TEST_SUITE("Restart") {
       Foreshard ok(ports, "ignoreExistingData: true\n");
       CHECK(ok.start());
     }
+  }
+
+  TEST_CASE("the load history survives a restart and the forecaster reports from it") {
+    Fleet f(3, "telemetry:\n  step: 1s\n  refit: 2s\n  save: 1s\n");
+    REQUIRE(f.start());
+    for (int round = 0; round < 30; ++round) {
+      for (int i = 0; i < 200; ++i) {
+        redisAppendCommand(f.client, "SET h:%d %d", i, round);
+      }
+      for (int i = 0; i < 200; ++i) {
+        void* raw = nullptr;
+        REQUIRE(redisGetReply(f.client, &raw) == REDIS_OK);
+        freeReplyObject(raw);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    Reply forecast(redisCommand(f.client, "FORESHARD FORECAST"));
+    CHECK(forecast.str().find("backend redis-1") != std::string::npos);
+    Reply before(redisCommand(f.client, "FORESHARD STATUS"));
+    CHECK(before.str().find("history started fresh") != std::string::npos);
+    redisFree(f.client);
+    f.client = nullptr;
+    f.proxy->stop();
+    REQUIRE(f.start());
+    Reply after(redisCommand(f.client, "FORESHARD STATUS"));
+    INFO(after.str());
+    CHECK(after.str().find("history loaded from") != std::string::npos);
+    // The points written before the restart are still there.
+    CHECK(after.str().find("history: 0 of") == std::string::npos);
   }
 }
