@@ -95,7 +95,11 @@ def main():
         print(redis_cli(listen, "INFO", "stats"))
         print(f"\nkeys through foreshard: DBSIZE = {redis_cli(listen, 'DBSIZE')}")
         print("\n" + redis_cli(listen, "FORESHARD", "STATUS"))
-        print(redis_cli(listen, "FORESHARD", "FORECAST", backends[0][0]))
+        detail = redis_cli(listen, "FORESHARD", "FORECAST", backends[0][0]).splitlines()
+        print("\n".join(detail[:24]))  # recent actuals and the first forecast steps
+        if len(detail) > 24:
+            print(f"... {len(detail) - 24} more forecast steps "
+                  f"(redis-cli -p {listen} FORESHARD FORECAST {backends[0][0]})")
     except KeyboardInterrupt:
         pass
     finally:
