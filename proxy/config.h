@@ -48,7 +48,7 @@ struct Limits {
   uint32_t max_inline_length = 64 * 1024;             // Redis PROTO_INLINE_MAX_SIZE
   uint64_t query_buffer_bytes = 1024ull * 1024 * 1024;  // Redis client-query-buffer-limit
   uint64_t output_buffer_bytes = 256ull * 1024 * 1024;  // per client; past it the client is closed
-  uint32_t max_inflight_per_client = 10000;  // commands awaiting replies; reading pauses past it
+  uint32_t max_inflight_per_client = 1000;  // commands awaiting replies; reading pauses past it
   uint32_t max_clients = 10000;
   uint32_t max_inflight_per_backend = 100000;  // per worker link; past it requests fail fast
 };

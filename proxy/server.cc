@@ -3,6 +3,8 @@
 // control plane (telemetry, forecaster, migrations) will share this loop.
 #include "proxy/server.h"
 
+#include <malloc.h>
+
 #include <csignal>
 #include <ctime>
 
@@ -102,6 +104,12 @@ Result<SegmentMap> first_start_map(const Config& cfg, const std::vector<ProbeRes
 int run_server(const Config& cfg_in, const std::string& config_path,
                const ControlFactory& make_control) {
   signal(SIGPIPE, SIG_IGN);
+  // Memory policy: a buffer of 1 MB or more (an oversized command, a big
+  // value) is always its own mapping, given back to the kernel when freed, and
+  // the trim threshold stays at its default. Without this glibc raises both
+  // after the first big free (up to 32 and 64 MB), and a worker's arena then
+  // keeps tens of MB after every oversized request (abuse test, check 4b).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   auto cfg = std::make_shared<const Config>(cfg_in);
   MapStore store(cfg->data_dir);
   if (Status s = store.ensure_dir(); !s.is_ok()) {

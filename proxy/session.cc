@@ -20,6 +20,8 @@ namespace {
 
 constexpr size_t kInitialSlots = 64;
 constexpr size_t kKeepSlotBytes = 64 * 1024;  // a slot keeps at most this much capacity
+constexpr int kWriteBufs = 64;                // chunks per writev: up to 4 MB per write
+constexpr size_t kTrimAfterBytes = 4 << 20;   // see Session::held_big_buffers()
 
 ParserLimits parser_limits(const Config& c) {
   ParserLimits l;
@@ -110,6 +112,11 @@ void Session::close(const char* reason) {
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_close_cb);
   }
+  // uv_close closed the fd: no write reads the chunks any more. Free them now
+  // rather than at reaping, which waits for every reply still in flight.
+  held_big_buffers_ = in_.capacity() + out_.size() >= kTrimAfterBytes;
+  out_.release();
+  writing_bytes_ = 0;
 }
 
 void Session::on_close_cb(uv_handle_t* h) {
@@ -541,7 +548,7 @@ void Session::flush() {
     input_pending_ = false;
     process_input();  // bytes left over when reading paused
   }
-  size_t pending = out_.size() + writing_.size();
+  size_t pending = out_.size();
   if (pending > worker_.ctx().config->limits.output_buffer_bytes) {
     bump(worker_.counters().clients_closed_output_limit);
     LOG_WARN_EVERY("session", "w{} c {} {} closed: output buffer limit ({} bytes pending)",
@@ -550,8 +557,9 @@ void Session::flush() {
     return;
   }
   if (!writing_active_ && !out_.empty()) {
-    uv_buf_t b = uv_buf_init(const_cast<char*>(out_.data()), out_.size());
-    int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1);
+    uv_buf_t bufs[kWriteBufs];
+    int nb = out_.gather(bufs, kWriteBufs);
+    int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, nb);
     if (n < 0 && n != UV_EAGAIN) {
       close(uv_strerror(n));
       return;
@@ -561,18 +569,21 @@ void Session::flush() {
       out_.consume(n);
     }
     if (!out_.empty()) {
-      out_.swap(writing_);
-      uv_buf_t wb = uv_buf_init(const_cast<char*>(writing_.data()), writing_.size());
+      // The rest goes out asynchronously from the chunks themselves; appends
+      // meanwhile land behind it.
+      nb = out_.gather(bufs, kWriteBufs);
+      writing_bytes_ = 0;
+      for (int i = 0; i < nb; ++i) {
+        writing_bytes_ += bufs[i].len;
+      }
       write_req_.data = this;
       writing_active_ = true;
-      int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &wb, 1, on_write_cb);
+      int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), bufs, nb, on_write_cb);
       if (rc != 0) {
         writing_active_ = false;
         close(uv_strerror(rc));
         return;
       }
-    } else {
-      out_.shrink_if_idle(1 << 20);
     }
   }
   if (quit_after_flush_ && head_seq_ == tail_seq_ && out_.empty() && !writing_active_) {
@@ -583,15 +594,13 @@ void Session::flush() {
 void Session::on_write_cb(uv_write_t* req, int status) {
   auto* self = static_cast<Session*>(req->data);
   self->writing_active_ = false;
-  if (status == 0) {
-    bump(self->worker_.counters().bytes_out, self->writing_.size());
-  }
-  self->writing_.clear();
-  self->writing_.shrink_if_idle(1 << 20);
   if (status != 0) {
     self->close(uv_strerror(status));
     return;
   }
+  bump(self->worker_.counters().bytes_out, self->writing_bytes_);
+  self->out_.consume(self->writing_bytes_);
+  self->writing_bytes_ = 0;
   if (!self->out_.empty() || self->quit_after_flush_) {
     self->queue_flush();
   }

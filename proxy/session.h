@@ -33,6 +33,7 @@
 #include "proxy/backend_link.h"
 #include "proxy/buffer.h"
 #include "proxy/merge.h"
+#include "proxy/out_queue.h"
 #include "proxy/resp_parser.h"
 #include "proxy/router.h"
 #include "proxy/telemetry.h"
@@ -52,6 +53,11 @@ class Session final : public ReplySink {
   void close(const char* reason);  // idempotent
   void flush();                    // before-poll hook: write out_
   bool reapable() const { return handle_closed_ && inflight_ == 0; }
+  // It held MBs of input or output when it closed (an oversized command, a
+  // client that stopped reading): after freeing it the worker asks malloc to
+  // give free pages back (malloc_trim), else glibc may keep them in the
+  // thread's arena and RSS would stay at the peak.
+  bool held_big_buffers() const { return held_big_buffers_; }
 
   void on_backend_reply(uint64_t cookie, std::string_view reply, bool link_error) override;
   void set_protocol(int p) { protocol_ = p; }
@@ -156,8 +162,8 @@ class Session final : public ReplySink {
   uv_tcp_t tcp_;
   uv_write_t write_req_;
   Buffer in_;
-  Buffer out_;
-  Buffer writing_;
+  OutQueue out_;              // replies in order; the front writing_bytes_ are in a uv_write
+  size_t writing_bytes_ = 0;
   RespParser parser_;
   Command cmd_;
   std::vector<uint32_t> keys_;  // key positions scratch
@@ -198,6 +204,7 @@ class Session final : public ReplySink {
   bool closing_ = false;
   bool handle_closed_ = false;
   bool quit_after_flush_ = false;
+  bool held_big_buffers_ = false;
   bool input_pending_ = false;   // unparsed input left while paused
   bool authenticated_ = false;
   int protocol_ = 2;

@@ -4,6 +4,7 @@
 #include "proxy/worker.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -277,6 +278,7 @@ void Worker::before_poll() {
     }
   }
   if (!reap_.empty()) {
+    bool trim = false;
     for (auto it = reap_.begin(); it != reap_.end();) {
       Session* s = *it;
       if (!s->reapable()) {
@@ -288,8 +290,12 @@ void Worker::before_poll() {
       sessions_.erase(s);
       clients.fetch_sub(1, std::memory_order_relaxed);
       ctx_.connected_clients.fetch_sub(1, std::memory_order_relaxed);
+      trim |= s->held_big_buffers();
       delete s;
       it = reap_.erase(it);
+    }
+    if (trim) {
+      malloc_trim(0);
     }
   }
 }

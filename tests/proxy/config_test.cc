@@ -76,7 +76,7 @@ TEST_SUITE("Config") {
     CHECK(settings(c) ==
           "127.0.0.1:7000 0 16384 64 ./data info 127.0.0.1:9121 [] [] 0\n"     // top level
           "1000 2000 100 2000 0\n"                                             // timeouts (ms)
-          "1048576 536870912 65536 1073741824 268435456 10000 10000 100000\n"  // limits
+          "1048576 536870912 65536 1073741824 268435456 1000 10000 100000\n"  // limits
           "0.8 3600 1 1000 normal");           // load, horizon (s), replication, validation (ms)
     CHECK(settings(c) == settings(Config{}));  // the loader keeps the struct's defaults
     CHECK(c.file == "t.yaml");
