@@ -17,6 +17,7 @@
 #include "migrate/history.h"
 #include "proxy/context.h"
 #include "proxy/control_plane.h"
+#include "proxy/snapshot_cell.h"
 
 namespace migrate {
 
@@ -57,7 +58,7 @@ class Controller final : public proxy::ControlPlane {
   uint64_t last_refit_s_ = 0;
   uint64_t last_save_s_ = 0;
   uint64_t refits_ = 0;
-  std::atomic<std::shared_ptr<const Published>> published_;
+  proxy::SnapshotCell<Published> published_;  // read by scrapes and admin commands
 };
 
 }  // namespace migrate

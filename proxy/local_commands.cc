@@ -1,10 +1,12 @@
 // LocalCommands implementation. Replies are built with RespWriter in the
-// session's protocol. CLIENT LIST/INFO describe the proxy's own clients (the
-// backends only ever see the proxy), listing this worker's sessions.
+// session's protocol. CLIENT LIST/INFO/KILL concern the proxy's own clients
+// (the backends only ever see the proxy), on every worker, through the
+// client directory (proxy/client_directory.h).
 #include "proxy/local_commands.h"
 
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "proxy/context.h"
@@ -30,10 +32,42 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-void client_line(Session& s, uint64_t now_ms, std::string& line) {
-  line += "id=" + std::to_string(s.id()) + " addr=" + s.peer() + " name=" + s.name() +
-          " age=" + std::to_string((now_ms - s.created_ms()) / 1000) + " db=0 resp=" +
-          std::to_string(s.protocol()) + " worker=" + std::to_string(s.worker().id()) + "\n";
+void client_line(uint64_t id, const ClientEntry& e, uint64_t now_ms, std::string& line) {
+  line += "id=" + std::to_string(id) + " addr=" + e.addr + " laddr=" + e.laddr + " name=" +
+          e.name + " age=" + std::to_string((now_ms - std::min(now_ms, e.created_ms)) / 1000) +
+          " db=0 user=" + e.user + " resp=" + std::to_string(e.resp) +
+          " worker=" + std::to_string(e.worker) + "\n";
+}
+
+// CLIENT KILL: old form (ip:port) answers +OK or "No such client"; the filter
+// form answers the number of clients killed. The caller itself, when it
+// matches, gets its reply and is then closed.
+void client_kill(Session& s, const Command& cmd, RespWriter& w) {
+  KillFilter f;
+  std::string err;
+  std::vector<std::string_view> args(cmd.args.begin() + 2, cmd.args.end());
+  if (!parse_kill_filter(args, f, err)) {
+    w.error(err);
+    return;
+  }
+  ProxyContext& ctx = s.worker().ctx();
+  auto victims = match_kill(ctx.clients, f, s.id());
+  for (const auto& [id, worker] : victims) {
+    if (id == s.id()) {
+      s.quit_after_reply();
+    } else if (worker < ctx.workers.size()) {
+      ctx.workers[worker]->post_kill(id);
+    }
+  }
+  if (f.old_form) {
+    if (victims.empty()) {
+      w.error("ERR No such client");
+    } else {
+      w.simple("OK");
+    }
+  } else {
+    w.integer(int64_t(victims.size()));
+  }
 }
 
 // Checks a user/password pair against the config: "default" (password),
@@ -144,18 +178,45 @@ void client(Session& s, const Command& cmd, RespWriter& w) {
     w.simple("OK");
   } else if (iequals(sub, "info")) {
     std::string line;
-    client_line(s, uv_now(s.worker().loop()), line);
+    uint64_t now = uv_now(s.worker().loop());
+    ClientEntry e;
+    if (s.worker().ctx().clients.get(s.id(), e)) {
+      client_line(s.id(), e, now, line);
+    } else {
+      line = "id=" + std::to_string(s.id()) + "\n";
+    }
     w.verbatim(line);
   } else if (iequals(sub, "list")) {
+    // CLIENT LIST [ID id ...]; TYPE normal lists everyone, other types no one.
+    std::vector<uint64_t> ids;
+    bool none = false;
+    for (size_t i = 2; i < cmd.args.size(); ++i) {
+      if (iequals(cmd.args[i], "id")) {
+        for (++i; i < cmd.args.size(); ++i) {
+          ids.push_back(std::strtoull(std::string(cmd.args[i]).c_str(), nullptr, 10));
+        }
+      } else if (iequals(cmd.args[i], "type") && i + 1 < cmd.args.size()) {
+        none = !iequals(cmd.args[++i], "normal");
+      } else {
+        w.error("ERR syntax error");
+        return;
+      }
+    }
     std::string text;
     uint64_t now = uv_now(s.worker().loop());
-    for (Session* other : s.worker().sessions()) {
-      client_line(*other, now, text);
+    for (const auto& [id, e] : s.worker().ctx().clients.list()) {
+      if (!none && (ids.empty() || std::find(ids.begin(), ids.end(), id) != ids.end())) {
+        client_line(id, e, now, text);
+      }
     }
     w.verbatim(text);
+  } else if (iequals(sub, "kill") && cmd.args.size() > 2) {
+    client_kill(s, cmd, w);
   } else if (iequals(sub, "help")) {
     const char* lines[] = {"CLIENT <subcommand> (foreshard)", "ID", "GETNAME", "SETNAME <name>",
-                           "SETINFO <attr> <value>", "INFO", "LIST (this worker's clients)"};
+                           "SETINFO <attr> <value>", "INFO", "LIST [TYPE normal] [ID id ...]",
+                           "KILL <ip:port> | KILL [ID id] [ADDR ip:port] [LADDR ip:port] "
+                           "[USER name] [TYPE normal] [SKIPME yes|no]"};
     w.array(std::size(lines));
     for (const char* l : lines) {
       w.simple(l);

@@ -55,6 +55,29 @@ Session::Session(Worker& worker, uint64_t id)
 
 Session::~Session() = default;
 
+namespace {
+
+// "ip:port" of a socket address; the bare IP into *ip when given.
+std::string address_of(const sockaddr_storage& ss, std::string* ip) {
+  char buf[64] = {0};
+  int port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    uv_ip4_name(a, buf, sizeof buf);
+    port = ntohs(a->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    uv_ip6_name(a, buf, sizeof buf);
+    port = ntohs(a->sin6_port);
+  }
+  if (ip != nullptr) {
+    *ip = buf;
+  }
+  return std::string(buf) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
 int Session::accept(uv_stream_t* server) {
   uv_tcp_init(worker_.loop(), &tcp_);
   tcp_.data = this;
@@ -65,21 +88,21 @@ int Session::accept(uv_stream_t* server) {
   uv_tcp_nodelay(&tcp_, 1);
   sockaddr_storage ss{};
   int len = sizeof ss;
+  std::string ip;
   if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
-    char ip[64] = {0};
-    int port = 0;
-    if (ss.ss_family == AF_INET) {
-      auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-      uv_ip4_name(a, ip, sizeof ip);
-      port = ntohs(a->sin_port);
-    } else if (ss.ss_family == AF_INET6) {
-      auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-      uv_ip6_name(a, ip, sizeof ip);
-      port = ntohs(a->sin6_port);
-    }
-    peer_ = std::string(ip) + ":" + std::to_string(port);
+    peer_ = address_of(ss, &ip);
     source_ = worker_.source(ip);
   }
+  ClientEntry entry;
+  entry.worker = worker_.id();
+  entry.addr = peer_;
+  len = sizeof ss;
+  if (uv_tcp_getsockname(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    entry.laddr = address_of(ss, nullptr);
+  }
+  entry.created_ms = created_ms_;
+  worker_.ctx().clients.add(id_, std::move(entry));
+  listed_ = true;
   if (source_ == nullptr) {
     source_ = worker_.source("unknown");
   }
@@ -92,6 +115,19 @@ void Session::set_name(std::string_view n) {
   if (!name_.empty()) {
     source_ = worker_.source(name_);
   }
+  worker_.ctx().clients.update(id_, [&](ClientEntry& e) { e.name = name_; });
+}
+
+void Session::set_protocol(int p) {
+  protocol_ = p;
+  worker_.ctx().clients.update(id_, [&](ClientEntry& e) { e.resp = p; });
+}
+
+void Session::set_user(std::string_view u, bool readonly, bool admin) {
+  user_.assign(u);
+  readonly_ = readonly;
+  admin_ = admin;
+  worker_.ctx().clients.update(id_, [&](ClientEntry& e) { e.user = user_; });
 }
 
 void Session::close(const char* reason) {
@@ -100,6 +136,10 @@ void Session::close(const char* reason) {
   }
   closing_ = true;
   LOG_DEBUG("session", "w{} c {} closed: {}", worker_.id(), id_, reason);
+  if (listed_) {
+    worker_.ctx().clients.remove(id_);
+    listed_ = false;
+  }
   // Dedicated links may hold a WATCH, a blocked call or subscriptions: close
   // them, which fails what they carry (our sink ignores it: we are closing).
   for (BackendLink** l : {&watch_link_, &blocking_link_, &sub_link_}) {
@@ -246,7 +286,7 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
   if (dispatch_mode(*info, cmd, raw)) {
     return;  // MULTI/EXEC/WATCH, subscriptions, and anything queued in MULTI
   }
-  std::shared_ptr<const SegmentMap> map = ctx.current_map();
+  const std::shared_ptr<const SegmentMap>& map = worker_.map();
   RoutePlan& plan = worker_.plan_scratch();
   worker_.router().route(*info, cmd, *map, plan);
   if (plan.needs_admin && !ctx.config->admin_password.empty() && !admin_) {
@@ -411,7 +451,7 @@ void Session::complete_part(uint64_t seq, uint32_t part, std::string_view reply,
     if (part + 1 == s.nparts) {
       s.reply.clear();
       if (s.merge == Merge::Scan) {
-        auto map = worker_.ctx().current_map();
+        auto map = worker_.map();
         KeyFilter keep = [&](size_t b, std::string_view key) {
           return map->segment(map->segment_of_slot(map->slot_of(key))).owner == b;
         };
@@ -446,7 +486,7 @@ void Session::complete_part(uint64_t seq, uint32_t part, std::string_view reply,
   s.reply.clear();
   if (s.merge == Merge::Concat) {
     // KEYS: a backend contributes only keys of segments it owns.
-    auto map = worker_.ctx().current_map();
+    auto map = worker_.map();
     KeyFilter keep = [&](size_t b, std::string_view key) {
       return map->segment(map->segment_of_slot(map->slot_of(key))).owner == b;
     };

@@ -60,13 +60,10 @@ class Session final : public ReplySink {
   bool held_big_buffers() const { return held_big_buffers_; }
 
   void on_backend_reply(uint64_t cookie, std::string_view reply, bool link_error) override;
-  void set_protocol(int p) { protocol_ = p; }
+  // These three also update the client directory (CLIENT LIST of any worker).
+  void set_protocol(int p);
   const std::string& user() const { return user_; }
-  void set_user(std::string_view u, bool readonly, bool admin) {
-    user_.assign(u);
-    readonly_ = readonly;
-    admin_ = admin;
-  }
+  void set_user(std::string_view u, bool readonly, bool admin);
   bool admin() const { return admin_; }
   bool subscribed() const { return sub_link_ != nullptr; }
   bool in_multi() const { return in_multi_; }
@@ -205,6 +202,7 @@ class Session final : public ReplySink {
   bool handle_closed_ = false;
   bool quit_after_flush_ = false;
   bool held_big_buffers_ = false;
+  bool listed_ = false;  // in ctx.clients (from accept until close)
   bool input_pending_ = false;   // unparsed input left while paused
   bool authenticated_ = false;
   int protocol_ = 2;

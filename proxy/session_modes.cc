@@ -120,7 +120,7 @@ bool Session::slot_of_keys(const CommandInfo& info, const Command& cmd, int32_t&
     reply_now("-ERR syntax error: cannot find the keys of '" + info.name + "'\r\n");
     return false;
   }
-  auto map = worker_.ctx().current_map();
+  auto map = worker_.map();
   for (uint32_t k : keys_) {
     int32_t s = map->slot_of(cmd.args[k]);
     if (slot >= 0 && s != slot) {
@@ -188,7 +188,7 @@ void Session::exec() {
   if (link == nullptr) {
     uint16_t backend = uint16_t(id_ % worker_.backend_count());
     if (multi_slot_ >= 0) {
-      auto map = worker_.ctx().current_map();
+      auto map = worker_.map();
       backend = map->segment(map->segment_of_slot(uint32_t(multi_slot_))).owner;
     }
     link = &worker_.link(backend, protocol_);
@@ -231,7 +231,7 @@ void Session::watch(const CommandInfo& info, const Command& cmd, std::string_vie
     return;
   }
   if (watch_link_ == nullptr) {
-    auto map = worker_.ctx().current_map();
+    auto map = worker_.map();
     uint16_t owner = map->segment(map->segment_of_slot(uint32_t(slot))).owner;
     watch_link_ = worker_.acquire_dedicated(owner, protocol_);
     watch_slot_ = slot;

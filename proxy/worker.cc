@@ -20,6 +20,7 @@ namespace proxy {
 Worker::Worker(uint32_t id, ProxyContext& ctx)
     : id_(id),
       ctx_(ctx),
+      map_(ctx.map),
       counters_(ctx.config->backends.size(), ctx.config->slots),
       router_(*ctx.commands, uint16_t(std::max(0, ctx.config->backend_index(ctx.config->pubsub_backend)))) {
   CHECK(uv_loop_init(&loop_) == 0);
@@ -112,10 +113,32 @@ void Worker::join() {
   }
 }
 
+void Worker::post_kill(uint64_t client_id) {
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mu_);
+    kills_.push_back(client_id);
+  }
+  uv_async_send(&async_);
+}
+
 void Worker::on_async_cb(uv_async_t* h) {
   auto* self = static_cast<Worker*>(h->data);
   if (self->stopping_.load()) {
     self->shutdown();
+    return;
+  }
+  std::vector<uint64_t> kills;
+  {
+    std::lock_guard<std::mutex> lock(self->mailbox_mu_);
+    kills.swap(self->kills_);
+  }
+  for (uint64_t id : kills) {
+    for (Session* s : self->sessions_) {
+      if (s->id() == id) {
+        s->close("killed (CLIENT KILL)");
+        break;
+      }
+    }
   }
 }
 

@@ -37,12 +37,17 @@ class Worker {
   Status init();
   void start();  // spawns the thread that runs the loop
   void stop();   // any thread; the loop closes everything and ends
+  // Any thread: close this worker's client `id` (CLIENT KILL), through the mailbox.
+  void post_kill(uint64_t client_id);
   void join();
 
   // Loop thread only.
   uint32_t id() const { return id_; }
   uv_loop_t* loop() { return &loop_; }
   ProxyContext& ctx() { return ctx_; }
+  // The current segment map, cached per worker: one atomic load per call, the
+  // snapshot is re-fetched only after the control thread published a new one.
+  const std::shared_ptr<const SegmentMap>& map() { return map_.get(); }
   WorkerCounters& counters() { return counters_; }
   BackendLink& link(uint16_t backend) { return *links_[backend]; }
   // The shared link of `backend` for a session speaking `protocol` (2 or 3);
@@ -86,6 +91,7 @@ class Worker {
 
   uint32_t id_;
   ProxyContext& ctx_;
+  SnapshotCell<SegmentMap>::Cached map_;
   uv_loop_t loop_;
   uv_tcp_t listener_;
   uv_prepare_t prepare_;
@@ -109,6 +115,8 @@ class Worker {
   std::vector<BackendLink*> flush_links_, flush_links_busy_;
   std::unordered_set<Session*> reap_;
   mutable std::mutex sources_mu_;
+  std::mutex mailbox_mu_;
+  std::vector<uint64_t> kills_;  // client ids to close, posted by other threads
   std::unordered_map<std::string, std::unique_ptr<SourceCounters>> sources_;
 };
 

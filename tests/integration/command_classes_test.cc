@@ -3,6 +3,7 @@
 // scripts, SCAN across backends, RESP3, users and admin-only commands.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -224,5 +225,64 @@ TEST_SUITE("CommandClasses") {
     CHECK(admin.str() == "OK");
     Reply flushed(redisCommand(f.client, "FLUSHALL"));
     CHECK(flushed.str() == "OK");
+  }
+
+  TEST_CASE("CLIENT LIST and CLIENT KILL see the clients of every worker") {
+    Fleet f;
+    REQUIRE(f.start());
+    // Connect until both workers hold a client (SO_REUSEPORT spreads them).
+    std::vector<redisContext*> conns;
+    std::set<std::string> workers;
+    for (int i = 0; i < 32 && workers.size() < 2; ++i) {
+      redisContext* c = f.proxy->connect();
+      REQUIRE(c != nullptr);
+      Reply info(redisCommand(c, "CLIENT INFO"));
+      std::string line = info.str();
+      workers.insert(line.substr(line.find("worker=")));
+      conns.push_back(c);
+    }
+    REQUIRE(workers.size() == 2);
+    Reply name(redisCommand(conns.back(), "CLIENT SETNAME victim"));
+    CHECK(name.str() == "OK");
+    Reply id(redisCommand(conns.back(), "CLIENT ID"));
+    long long victim = id->integer;
+
+    Reply list(redisCommand(f.client, "CLIENT LIST"));
+    std::string text = list.str();
+    size_t lines = std::count(text.begin(), text.end(), '\n');
+    CHECK(lines == conns.size() + 1);  // every connection, whichever worker holds it
+    CHECK(text.find("id=" + std::to_string(victim) + " ") != std::string::npos);
+    CHECK(text.find("name=victim") != std::string::npos);
+    CHECK(text.find("worker=0") != std::string::npos);
+    CHECK(text.find("worker=1") != std::string::npos);
+
+    Reply kill(redisCommand(f.client, "CLIENT KILL ID %lld", victim));
+    CHECK(kill->type == REDIS_REPLY_INTEGER);
+    CHECK(kill->integer == 1);
+    Reply after(redisCommand(conns.back(), "PING"));
+    CHECK(after.operator->() == nullptr);  // the victim's connection was closed
+    Reply none(redisCommand(f.client, "CLIENT KILL ID %lld", victim));
+    CHECK(none->integer == 0);
+    Reply old(redisCommand(f.client, "CLIENT KILL 10.0.0.1:1"));
+    CHECK(old.str() == "ERR No such client");
+    // SKIPME yes (the default) spares the caller: USER default kills the others.
+    Reply others(redisCommand(f.client, "CLIENT KILL USER default"));
+    CHECK(others->integer == static_cast<long long>(conns.size() - 1));
+    Reply still(redisCommand(f.client, "PING"));
+    CHECK(still.str() == "PONG");
+    for (int i = 0; i < 50; ++i) {
+      Reply l(redisCommand(f.client, "CLIENT LIST"));
+      std::string t = l.str();
+      if (std::count(t.begin(), t.end(), '\n') == 1) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    Reply final_list(redisCommand(f.client, "CLIENT LIST"));
+    std::string t = final_list.str();
+    CHECK(std::count(t.begin(), t.end(), '\n') == 1);
+    for (redisContext* c : conns) {
+      redisFree(c);
+    }
   }
 }
