@@ -53,13 +53,20 @@ Controller::Controller(proxy::ProxyContext& ctx, uv_loop_t* loop)
     : ctx_(ctx),
       loop_(loop),
       history_(open_history(*ctx.config, ctx.config->data_dir + "/history", load_note_)),
-      forecaster_(loop, Forecaster::Options{ctx.config->prediction_horizon_s}) {
+      forecaster_(loop, Forecaster::Options{ctx.config->prediction_horizon_s}),
+      authority_(ctx),
+      migrations_(ctx, authority_) {
   LOG_INFO("control", "{}; {} points per slot at {} s steps, {} MB", load_note_,
            history_.slot_capacity(), history_.step_s(), history_.memory_bytes() >> 20);
   publish();  // STATUS answers from the first moment
   uv_timer_init(loop_, &tick_);
   tick_.data = this;
   uv_timer_start(&tick_, on_tick_cb, 1000, 1000);
+  uv_timer_init(loop_, &moves_);
+  moves_.data = this;
+  uv_timer_start(
+      &moves_, [](uv_timer_t* t) { static_cast<Controller*>(t->data)->migrations_.poll(); }, 100,
+      100);
   last_refit_s_ = last_save_s_ = uint64_t(time(nullptr));
 }
 
@@ -238,13 +245,20 @@ std::string Controller::forecast_report(std::string_view target) const {
   return out;
 }
 
+std::string Controller::admin(const std::vector<std::string>& args, bool* error) {
+  return migrations_.admin(args, error);
+}
+
 void Controller::shutdown() {
+  migrations_.shutdown();
   if (proxy::Status st = history_.save(history_path()); !st.is_ok()) {
     LOG_WARN("control", "cannot save the history: {}", st.message());
   }
   forecaster_.cancel();
   uv_timer_stop(&tick_);
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+  uv_timer_stop(&moves_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&moves_), nullptr);
 }
 
 }  // namespace migrate

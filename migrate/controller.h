@@ -15,6 +15,8 @@
 
 #include "migrate/forecaster.h"
 #include "migrate/history.h"
+#include "migrate/map_authority.h"
+#include "migrate/migrations.h"
 #include "proxy/context.h"
 #include "proxy/control_plane.h"
 #include "proxy/snapshot_cell.h"
@@ -31,7 +33,8 @@ class Controller final : public proxy::ControlPlane {
   std::string forecast_report(std::string_view target) const override;
   std::string status_report() const override;
   std::vector<proxy::BackendForecastGauge> backend_gauges() const override;
-  void shutdown() override;  // main thread: saves the history, closes the timers
+  std::string admin(const std::vector<std::string>& args, bool* error) override;
+  void shutdown() override;  // main thread: stops moves, saves the history, closes the timers
 
   // What other threads read: rebuilt on the loop after each tick and refit.
   struct Published {
@@ -54,11 +57,14 @@ class Controller final : public proxy::ControlPlane {
   History history_;
   Forecaster forecaster_;
   uv_timer_t tick_;
+  uv_timer_t moves_;  // 100 ms: starts queued moves, collects finished ones
   uint64_t ticks_ = 0;
   uint64_t last_refit_s_ = 0;
   uint64_t last_save_s_ = 0;
   uint64_t refits_ = 0;
-  proxy::SnapshotCell<Published> published_;  // read by scrapes and admin commands
+  proxy::SnapshotCell<Published> published_;
+  MapAuthority authority_;
+  Migrations migrations_;  // read by scrapes and admin commands
 };
 
 }  // namespace migrate

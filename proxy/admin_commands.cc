@@ -66,16 +66,38 @@ bool AdminCommands::run(Session& s, const Command& cmd, std::string& out) {
     } else {
       w.verbatim(ctx.control->forecast_report(target));
     }
+  } else if (sub == "MIGRATE" || sub == "MIGRATIONS" || sub == "ABORT" || sub == "SPLIT" ||
+             sub == "MERGE" || sub == "DRAIN") {
+    if (ctx.control == nullptr) {
+      w.error("ERR the control plane is not running (telemetry.enabled: false)");
+    } else {
+      std::vector<std::string> args{sub};
+      for (size_t i = 2; i < cmd.args.size(); ++i) {
+        args.emplace_back(cmd.args[i]);
+      }
+      bool error = false;
+      std::string text = ctx.control->admin(args, &error);
+      if (error) {
+        w.error(text);
+      } else if (sub == "MIGRATIONS") {
+        w.verbatim(text);
+      } else {
+        w.simple(text);
+      }
+    }
   } else if (sub == "HELP") {
     const char* lines[] = {"FORESHARD STATUS", "FORESHARD SEGMENTS",
-                           "FORESHARD FORECAST [backend | segment N]"};
+                           "FORESHARD FORECAST [backend | segment N]",
+                           "FORESHARD MIGRATE <segment> <backend>", "FORESHARD MIGRATIONS",
+                           "FORESHARD ABORT <segment>", "FORESHARD SPLIT <segment> [slot]",
+                           "FORESHARD MERGE <segment> <segment+1>", "FORESHARD DRAIN <backend>"};
     w.array(std::size(lines));
     for (const char* l : lines) {
       w.simple(l);
     }
   } else {
-    w.error("ERR unknown FORESHARD subcommand '" + sub + "' (MIGRATE, PLAN, DRAIN and BALANCER "
-            "arrive with the migration engine); try FORESHARD HELP");
+    w.error("ERR unknown FORESHARD subcommand '" + sub + "' (PLAN and BALANCER arrive with the "
+            "balancer); try FORESHARD HELP");
   }
   return true;
 }

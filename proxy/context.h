@@ -12,6 +12,7 @@
 #include "proxy/client_directory.h"
 #include "proxy/commands.h"
 #include "proxy/config.h"
+#include "proxy/migration_tracker.h"
 #include "proxy/segment_map.h"
 #include "proxy/snapshot_cell.h"
 
@@ -24,6 +25,7 @@ struct ProxyContext {
   std::shared_ptr<const Config> config;
   std::shared_ptr<const CommandTable> commands;
   SnapshotCell<SegmentMap> map;  // workers read it through Worker::map()
+  SnapshotCell<TrackerSet> trackers;  // migrations in progress (migrate/ publishes)
   std::string commands_source;        // "backend redis-1" or "built-in Redis 7.0 table"
   std::string backend_redis_version;  // from INFO of the first backend, for our INFO
   uint64_t start_unix_s = 0;

@@ -28,6 +28,10 @@ class ControlPlane {
   // FORESHARD STATUS: one line per control-plane component.
   virtual std::string status_report() const = 0;
   virtual std::vector<BackendForecastGauge> backend_gauges() const = 0;
+  // FORESHARD MIGRATE | MIGRATIONS | ABORT | SPLIT | MERGE | DRAIN: args[0] is
+  // the upper-cased subcommand. The reply text, or an error text ("ERR ...")
+  // with *error set.
+  virtual std::string admin(const std::vector<std::string>& args, bool* error) = 0;
   // Main thread, on SIGINT/SIGTERM: close timers and handles so the control
   // loop can end (a fit in flight finishes first).
   virtual void shutdown() = 0;

@@ -49,11 +49,13 @@ struct SignalState {
 void on_signal_cb(uv_signal_t* h, int signum) {
   auto* st = static_cast<SignalState*>(h->data);
   LOG_INFO("server", "signal {}: stopping", signum);
-  for (auto& w : *st->workers) {
-    w->stop();
-  }
+  // The control plane first: a move in progress goes back to its source while
+  // the workers can still be told about the map.
   if (st->control != nullptr) {
     st->control->shutdown();
+  }
+  for (auto& w : *st->workers) {
+    w->stop();
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&st->sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&st->sigterm), nullptr);
@@ -188,6 +190,7 @@ int run_server(const Config& cfg_in, const std::string& config_path,
              map->epoch(), map->size(), cfg->segment_size, store.path());
   }
   ctx->map.store(map);
+  ctx->trackers.store(std::make_shared<const TrackerSet>());
 
   uv_loop_t loop;  // the main thread's loop: signals and the control plane
   uv_loop_init(&loop);

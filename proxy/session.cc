@@ -216,7 +216,13 @@ void Session::process_input() {
     }
     // `consumed` may include skipped empty commands before this one; its own
     // bytes are the last wire_bytes.
-    dispatch(cmd_, std::string_view(in_.data() + consumed - cmd_.wire_bytes, cmd_.wire_bytes));
+    if (!dispatch(cmd_,
+                  std::string_view(in_.data() + consumed - cmd_.wire_bytes, cmd_.wire_bytes))) {
+      held_for_map_ = true;  // the same bytes are parsed again once the map changed
+      worker_.hold_for_map(this);
+      input_pending_ = true;
+      break;
+    }
     in_.consume(consumed);
     if (tail_seq_ - head_seq_ >= limits.max_inflight_per_client) {
       pause_reading();
@@ -228,7 +234,7 @@ void Session::process_input() {
   queue_flush();
 }
 
-void Session::dispatch(const Command& cmd, std::string_view raw) {
+bool Session::dispatch(const Command& cmd, std::string_view raw) {
   ProxyContext& ctx = worker_.ctx();
   const CommandInfo* info = ctx.commands->lookup(cmd.args);
   if (info == nullptr && authenticated_) {
@@ -236,7 +242,7 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
     out.clear();
     if (AdminCommands::run(*this, cmd, out)) {
       reply_now(out);
-      return;
+      return true;
     }
   }
   if (info == nullptr) {
@@ -253,7 +259,7 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
     }
     e.append("\r\n");
     reply_now(e);
-    return;
+    return true;
   }
   uint8_t cls = static_cast<uint8_t>(info->cls);
   size_t nargs = cmd.args.size();
@@ -261,7 +267,7 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
   if ((info->arity > 0 && nargs != size_t(info->arity)) ||
       (info->arity < 0 && nargs < size_t(-info->arity))) {
     reply_now("-ERR wrong number of arguments for '" + info->name + "' command\r\n");
-    return;
+    return true;
   }
   // lookup() returns a container's own entry only for a missing or unknown
   // subcommand; bare COMMAND is valid alone, and CLIENT's newer subcommands
@@ -271,20 +277,25 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
     std::string sub = nargs > 1 ? std::string(cmd.args[1].substr(0, 64)) : std::string();
     reply_now("-ERR unknown subcommand '" + sub + "'. Try " + lower(cmd.args[0]) +
               " HELP.\r\n");
-    return;
+    return true;
   }
   if (!authenticated_ && info->name != "auth" && info->name != "hello" &&
       info->name != "quit" && info->name != "reset") {
     reply_now("-NOAUTH Authentication required.\r\n");
-    return;
+    return true;
   }
   if (readonly_ && info->is_write()) {
     reply_now("-NOPERM User " + user_ + " has no permissions to run the '" + info->name +
               "' command\r\n");
-    return;
+    return true;
+  }
+  tracked_.clear();
+  if (in_multi_ && !multi_error_ && multi_slot_ >= 0 && info->name == "exec" &&
+      worker_.tracking() && !track_exec()) {
+    return false;
   }
   if (dispatch_mode(*info, cmd, raw)) {
-    return;  // MULTI/EXEC/WATCH, subscriptions, and anything queued in MULTI
+    return true;  // MULTI/EXEC/WATCH, subscriptions, and anything queued in MULTI
   }
   const std::shared_ptr<const SegmentMap>& map = worker_.map();
   RoutePlan& plan = worker_.plan_scratch();
@@ -292,7 +303,13 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
   if (plan.needs_admin && !ctx.config->admin_password.empty() && !admin_) {
     reply_now("-NOPERM '" + info->name +
               "' needs the admin password (AUTH admin <adminPassword>)\r\n");
-    return;
+    return true;
+  }
+  tracked_.clear();
+  if (info->is_write() && worker_.tracking() &&
+      (plan.kind == RouteKind::Single || plan.kind == RouteKind::Split) &&
+      !track_write(*info, cmd, *map)) {
+    return false;
   }
   if (plan.kind == RouteKind::Single && plan.backend == kAnyBackend) {
     plan.backend = uint16_t(id_ % worker_.backend_count());
@@ -300,19 +317,19 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
   if (plan.kind == RouteKind::Single && info->cls == CommandClass::Blocking &&
       (info->flags & kFlagBlocking) != 0) {
     blocking(*info, cmd, raw, plan);
-    return;
+    return true;
   }
   switch (plan.kind) {
     case RouteKind::Scan:
       scan(cmd);
-      return;
+      return true;
     case RouteKind::Local: {
       std::string& out = worker_.reply_scratch();
       out.clear();
       LocalCommands::run(*this, *info, cmd, out);
       bump(worker_.counters().requests(worker_.backend_count(), cls));
       reply_now(out);
-      return;
+      return true;
     }
     case RouteKind::Error:
       bump(worker_.counters().errors(worker_.backend_count(), cls));
@@ -321,18 +338,20 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
       } else {
         reply_now(plan.error);
       }
-      return;
+      return true;
     case RouteKind::Single: {
       uint64_t seq = open_slot(cls, Merge::Forward, 1);
+      slot(seq).tracked.swap(tracked_);
       count_load(*info, plan, raw, seq);
       send_part(plan.backend, seq, 0, cls, cmd, raw, nullptr);
-      return;
+      return true;
     }
     case RouteKind::Split:
     case RouteKind::Broadcast: {
       uint32_t n = static_cast<uint32_t>(plan.backends.size());
       uint64_t seq = open_slot(cls, plan.merge, n);
       Slot& s = slot(seq);
+      s.tracked.swap(tracked_);
       if (plan.kind == RouteKind::Split) {
         count_load(*info, plan, raw, seq);
       }
@@ -344,8 +363,76 @@ void Session::dispatch(const Command& cmd, std::string_view raw) {
         send_part(plan.backends[p], seq, p, cls, cmd, raw,
                   plan.kind == RouteKind::Split ? &plan : nullptr);
       }
-      return;
+      return true;
     }
+  }
+  return true;
+}
+
+bool Session::track_write(const CommandInfo& info, const Command& cmd, const SegmentMap& map) {
+  const auto& set = worker_.trackers();
+  keys_.clear();
+  if (!worker_.ctx().commands->key_positions(info, cmd.args, keys_)) {
+    return true;  // malformed: the backend answers the error, nothing is written
+  }
+  for (uint32_t pos : keys_) {
+    std::string_view key = cmd.args[pos];
+    uint32_t slot = map.slot_of(key);
+    const Segment& seg = map.segment(map.segment_of_slot(slot));
+    if (seg.state == SegmentState::Stable) {
+      continue;
+    }
+    std::shared_ptr<MigrationTracker> t;
+    for (const auto& c : set->trackers) {
+      if (c->covers(slot)) {
+        t = c;
+      }
+    }
+    if (t == nullptr) {
+      // Migrating in the map but no tracker yet (or any more): hold until the
+      // two agree, rather than write untracked.
+      untrack_unsent();
+      return false;
+    }
+    auto it = std::find_if(tracked_.begin(), tracked_.end(),
+                           [&](const auto& p) { return p.first == t; });
+    if (it == tracked_.end()) {
+      tracked_.emplace_back(t, std::vector<std::string>());
+      it = tracked_.end() - 1;
+    }
+    it->second.emplace_back(key);
+  }
+  for (size_t i = 0; i < tracked_.size(); ++i) {
+    if (!tracked_[i].first->write_sent(tracked_[i].second)) {
+      tracked_.resize(i);  // the ones before were admitted: report them unsent
+      untrack_unsent();
+      return false;
+    }
+  }
+  return true;
+}
+
+// Writes admitted by a tracker that will not be sent after all.
+void Session::untrack_unsent() {
+  for (auto& [t, keys] : tracked_) {
+    t->write_done(keys, false);
+  }
+  tracked_.clear();
+}
+
+void Session::finish_tracking(Slot& s) {
+  for (auto& [t, keys] : s.tracked) {
+    t->write_done(keys, s.link_failed);
+  }
+  s.tracked.clear();
+  s.link_failed = false;
+}
+
+void Session::on_map_changed() {
+  if (held_for_map_) {
+    held_for_map_ = false;
+    input_pending_ = true;
+    queue_flush();
   }
 }
 
@@ -387,6 +474,16 @@ void Session::send_part(uint16_t backend, uint64_t seq, uint32_t part, uint8_t c
 void Session::on_backend_reply(uint64_t cookie, std::string_view reply, bool link_error) {
   --inflight_;
   if (closing_) {
+    // Nobody reads the reply, but a migration waits for its write to finish.
+    Slot& s = slot(head_seq_ + uint32_t(uint32_t(cookie >> 32) - uint32_t(head_seq_)));
+    if (!s.tracked.empty()) {
+      s.link_failed |= link_error;
+      if (s.parts_pending <= 1) {
+        finish_tracking(s);
+      } else {
+        --s.parts_pending;
+      }
+    }
     if (reapable()) {
       worker_.session_closed(this);
     }
@@ -434,8 +531,15 @@ void Session::append_request(Buffer& b, const Command& cmd, std::string_view raw
   }
 }
 
-void Session::complete_part(uint64_t seq, uint32_t part, std::string_view reply, bool) {
+void Session::complete_part(uint64_t seq, uint32_t part, std::string_view reply,
+                            bool link_error) {
   Slot& s = slot(seq);
+  if (!s.tracked.empty()) {
+    s.link_failed |= link_error;
+    if (s.parts_pending == 1) {
+      finish_tracking(s);
+    }
+  }
   if (s.release_link != nullptr && s.parts_pending == 1) {
     // The last reply a dedicated link owed this slot: give the link back.
     BackendLink* l = s.release_link;

@@ -33,6 +33,7 @@
 #include "proxy/backend_link.h"
 #include "proxy/buffer.h"
 #include "proxy/merge.h"
+#include "proxy/migration_tracker.h"
 #include "proxy/out_queue.h"
 #include "proxy/resp_parser.h"
 #include "proxy/router.h"
@@ -80,7 +81,10 @@ class Session final : public ReplySink {
   uint64_t created_ms() const { return created_ms_; }
   uint64_t last_active_ms() const { return last_active_ms_; }
   bool idle_exempt() const { return blocked_ || sub_link_ != nullptr; }
-  bool input_held() const { return blocked_ || sub_fence_; }
+  bool input_held() const { return blocked_ || sub_fence_ || held_for_map_; }
+  // The worker saw a new segment map: a write held for a switching segment
+  // (held_for_map_) is dispatched again.
+  void on_map_changed();
   void quit_after_reply() { quit_after_flush_ = true; }
   void reply_now(std::string_view bytes);  // a reply in request order (local replies, errors)
   Worker& worker() { return worker_; }
@@ -99,6 +103,10 @@ class Session final : public ReplySink {
     uint16_t scan_backend = 0;           // Scan: the backend asked
     int32_t tslot = -1;                  // slot whose load the reply bytes count to
     BackendLink* release_link = nullptr; // dedicated link to give back when this completes
+    // A write to a migrating segment: its keys, per tracker, reported done
+    // when the last part completes (migration_tracker.h).
+    std::vector<std::pair<std::shared_ptr<MigrationTracker>, std::vector<std::string>>> tracked;
+    bool link_failed = false;
   };
   // Pub/sub replies and pushes arrive from a stream-mode link.
   struct PushSink final : ReplySink {
@@ -115,7 +123,15 @@ class Session final : public ReplySink {
 
   void on_read(ssize_t nread);
   void process_input();
-  void dispatch(const Command& cmd, std::string_view raw);
+  // False when the command must wait for the next map (its segment is
+  // switching owners): nothing was done, the input stays where it is.
+  bool dispatch(const Command& cmd, std::string_view raw);
+  // Writes to a migrating segment register with its tracker (filling
+  // tracked_); false if one is switching (hold the command).
+  bool track_write(const CommandInfo& info, const Command& cmd, const SegmentMap& map);
+  void finish_tracking(Slot& s);
+  void untrack_unsent();
+  bool track_exec();  // false: hold EXEC (its segment is switching)
   // Mode handlers (session_modes.cc); each returns true if it answered cmd.
   bool dispatch_mode(const CommandInfo& info, const Command& cmd, std::string_view raw);
   void queue_in_multi(const CommandInfo& info, const Command& cmd, std::string_view raw);
@@ -203,6 +219,8 @@ class Session final : public ReplySink {
   bool quit_after_flush_ = false;
   bool held_big_buffers_ = false;
   bool listed_ = false;  // in ctx.clients (from accept until close)
+  bool held_for_map_ = false;  // a write waits for a switching segment's new owner
+  std::vector<std::pair<std::shared_ptr<MigrationTracker>, std::vector<std::string>>> tracked_;
   bool input_pending_ = false;   // unparsed input left while paused
   bool authenticated_ = false;
   int protocol_ = 2;

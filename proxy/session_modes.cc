@@ -166,6 +166,49 @@ void Session::queue_in_multi(const CommandInfo& info, const Command& cmd, std::s
 
 // EXEC: MULTI, the queued commands and EXEC go as one contiguous block on one
 // connection, so Redis runs them atomically there; only EXEC's reply is kept.
+// The keys of the queued commands, for a transaction on a migrating segment.
+bool Session::track_exec() {
+  auto map = worker_.map();
+  const Segment& seg = map->segment(map->segment_of_slot(uint32_t(multi_slot_)));
+  if (seg.state == SegmentState::Stable) {
+    return true;
+  }
+  std::shared_ptr<MigrationTracker> t;
+  for (const auto& c : worker_.trackers()->trackers) {
+    if (c->covers(uint32_t(multi_slot_))) {
+      t = c;
+    }
+  }
+  if (t == nullptr) {
+    return false;  // map and trackers disagree for a moment: wait
+  }
+  std::vector<std::string> keys;
+  RespParser parser(ParserLimits{});
+  Command c;
+  std::vector<uint32_t> pos;
+  size_t start = 0;
+  for (size_t end : multi_ends_) {
+    size_t consumed = 0;
+    if (parser.parse(multi_cmds_.data() + start, end - start, c, consumed) == ParseStatus::Ok) {
+      if (const CommandInfo* info = worker_.ctx().commands->lookup(c.args)) {
+        pos.clear();
+        if (worker_.ctx().commands->key_positions(*info, c.args, pos)) {
+          for (uint32_t p : pos) {
+            keys.emplace_back(c.args[p]);
+          }
+        }
+      }
+    }
+    start = end;
+  }
+  if (!t->write_sent(keys)) {
+    return false;
+  }
+  tracked_.clear();
+  tracked_.emplace_back(std::move(t), std::move(keys));
+  return true;
+}
+
 void Session::exec() {
   in_multi_ = false;
   BackendLink* watched = watch_link_;
@@ -185,6 +228,19 @@ void Session::exec() {
     return;
   }
   BackendLink* link = watched;
+  if (watched != nullptr && multi_slot_ >= 0) {
+    // The watched keys' segment changed owner since WATCH (a migration
+    // switched it): the watch no longer guards anything. Abort as Redis does
+    // when a watched key changed: EXEC answers a null array.
+    auto map = worker_.map();
+    if (map->segment(map->segment_of_slot(uint32_t(multi_slot_))).owner != watched->index()) {
+      worker_.release_dedicated(watched, false);
+      untrack_unsent();
+      clear();
+      reply_now(protocol_ == 3 ? "_\r\n" : "*-1\r\n");
+      return;
+    }
+  }
   if (link == nullptr) {
     uint16_t backend = uint16_t(id_ % worker_.backend_count());
     if (multi_slot_ >= 0) {
@@ -194,6 +250,7 @@ void Session::exec() {
     link = &worker_.link(backend, protocol_);
   }
   if (!link->accepting()) {
+    untrack_unsent();
     reply_now(link->down_reply());
     if (watched != nullptr) {
       worker_.release_dedicated(watched, false);
@@ -205,6 +262,7 @@ void Session::exec() {
   uint8_t cls = uint8_t(CommandClass::Transaction);
   uint64_t seq = open_slot(cls, Merge::Last, n);
   slot(seq).release_link = watched;
+  slot(seq).tracked.swap(tracked_);  // a transaction on a migrating segment
   Buffer& b = link->request_buffer();
   b.append("*1\r\n$5\r\nMULTI\r\n");
   link->commit(this, make_cookie(seq, 0, link->index()));
@@ -246,11 +304,13 @@ void Session::watch(const CommandInfo& info, const Command& cmd, std::string_vie
 bool Session::send_dedicated(BackendLink* link, const Command& cmd, std::string_view raw,
                              uint8_t cls, BackendLink* release) {
   if (!link->accepting()) {
+    untrack_unsent();
     reply_now(link->down_reply());
     return false;
   }
   uint64_t seq = open_slot(cls, Merge::Forward, 1);
   slot(seq).release_link = release;
+  slot(seq).tracked.swap(tracked_);  // a blocking write to a migrating segment
   append_request(link->request_buffer(), cmd, raw);
   link->commit(this, make_cookie(seq, 0, link->index()));
   ++inflight_;

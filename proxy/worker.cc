@@ -21,6 +21,7 @@ Worker::Worker(uint32_t id, ProxyContext& ctx)
     : id_(id),
       ctx_(ctx),
       map_(ctx.map),
+      trackers_(ctx.trackers),
       counters_(ctx.config->backends.size(), ctx.config->slots),
       router_(*ctx.commands, uint16_t(std::max(0, ctx.config->backend_index(ctx.config->pubsub_backend)))) {
   CHECK(uv_loop_init(&loop_) == 0);
@@ -121,11 +122,26 @@ void Worker::post_kill(uint64_t client_id) {
   uv_async_send(&async_);
 }
 
+void Worker::post_map_changed() {
+  map_changed_.store(true);
+  uv_async_send(&async_);
+}
+
 void Worker::on_async_cb(uv_async_t* h) {
   auto* self = static_cast<Worker*>(h->data);
   if (self->stopping_.load()) {
     self->shutdown();
     return;
+  }
+  if (self->map_changed_.exchange(false)) {
+    self->map();       // adopt the new map and tracker set now, before the barrier
+    self->trackers();
+    std::vector<Session*> held;
+    held.swap(self->held_);
+    for (Session* s : held) {
+      s->on_map_changed();
+    }
+    self->run_barrier();
   }
   std::vector<uint64_t> kills;
   {
@@ -139,6 +155,32 @@ void Worker::on_async_cb(uv_async_t* h) {
         break;
       }
     }
+  }
+}
+
+void Worker::run_barrier() {
+  uint64_t v = ctx_.trackers.version();
+  if (v == barrier_target_ || stopping_links_) {
+    return;
+  }
+  barrier_target_ = v;
+  static constexpr std::string_view kPing = "*1\r\n$4\r\nPING\r\n";
+  barrier_sink_.worker = this;
+  for (auto* group : {&links_, &links3_}) {
+    for (auto& l : *group) {
+      if (l && l->send(kPing, &barrier_sink_, v)) {
+        ++barrier_outstanding_;
+      }
+    }
+  }
+  if (barrier_outstanding_ == 0) {
+    barrier_version.store(v);
+  }
+}
+
+void Worker::BarrierSink::on_backend_reply(uint64_t, std::string_view, bool) {
+  if (--worker->barrier_outstanding_ == 0) {
+    worker->barrier_version.store(worker->barrier_target_);
   }
 }
 
@@ -310,6 +352,7 @@ void Worker::before_poll() {
       }
       // A reaped session may still sit in a flush list of this iteration.
       std::erase(flush_sessions_, s);
+      std::erase(held_, s);
       sessions_.erase(s);
       clients.fetch_sub(1, std::memory_order_relaxed);
       ctx_.connected_clients.fetch_sub(1, std::memory_order_relaxed);

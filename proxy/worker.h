@@ -39,6 +39,14 @@ class Worker {
   void stop();   // any thread; the loop closes everything and ends
   // Any thread: close this worker's client `id` (CLIENT KILL), through the mailbox.
   void post_kill(uint64_t client_id);
+  // Any thread (the map authority, after publishing a map or tracker set):
+  // the loop re-dispatches held writes and runs the tracker barrier below.
+  void post_map_changed();
+  // The tracker-set version this worker has adopted AND behind which every
+  // request it sent earlier on its shared links has been answered (a PING on
+  // each link came back): from then on all its writes to a migrating segment
+  // are tracked. A migration waits for every worker's barrier before copying.
+  std::atomic<uint64_t> barrier_version{0};
   void join();
 
   // Loop thread only.
@@ -48,6 +56,12 @@ class Worker {
   // The current segment map, cached per worker: one atomic load per call, the
   // snapshot is re-fetched only after the control thread published a new one.
   const std::shared_ptr<const SegmentMap>& map() { return map_.get(); }
+  const std::shared_ptr<const TrackerSet>& trackers() { return trackers_.get(); }
+  bool tracking() {
+    const auto& t = trackers_.get();
+    return t != nullptr && !t->trackers.empty();
+  }
+  void hold_for_map(Session* s) { held_.push_back(s); }
   WorkerCounters& counters() { return counters_; }
   BackendLink& link(uint16_t backend) { return *links_[backend]; }
   // The shared link of `backend` for a session speaking `protocol` (2 or 3);
@@ -92,6 +106,17 @@ class Worker {
   uint32_t id_;
   ProxyContext& ctx_;
   SnapshotCell<SegmentMap>::Cached map_;
+  SnapshotCell<TrackerSet>::Cached trackers_;
+  std::vector<Session*> held_;  // sessions holding a write until the map changes
+  std::atomic<bool> map_changed_{false};
+  // The barrier's PINGs: answered (or failed) by the links, counted down.
+  struct BarrierSink final : ReplySink {
+    Worker* worker = nullptr;
+    void on_backend_reply(uint64_t, std::string_view, bool) override;
+  } barrier_sink_;
+  uint32_t barrier_outstanding_ = 0;
+  uint64_t barrier_target_ = 0;
+  void run_barrier();
   uv_loop_t loop_;
   uv_tcp_t listener_;
   uv_prepare_t prepare_;

@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""Live migration correctness: clients write and read through foreshard while
+one segment moves back and forth between two redis-servers, then every key is
+read straight from the backends.
+
+    FORESHARD_BIN=build/app/foreshard /usr/bin/python3 tests/migration/migration_test.py
+    MIGRATION_MOVES=500 ... (longer run; default 50)
+
+Writers INCR counters and RPUSH unique values to lists (some keys with TTLs,
+one 100k-field hash and one 100k-member sorted set in the moving segment);
+readers check that no counter ever goes backwards. Afterwards: every
+acknowledged INCR and RPUSH is there exactly once, every key lives only on the
+owner the map names, the TTLs survived, the big keys are intact, and no client
+saw an error. Uses redis-py (Debian python3-redis).
+"""
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+
+import redis
+from redis.crc import key_slot
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts", "lib"))
+import fleet as fleetlib  # noqa: E402
+
+MOVES = int(os.environ.get("MIGRATION_MOVES", "50"))
+SEGMENT_SIZE = 1024
+SEGMENT = 0                     # slots 0-1023
+COUNTERS, LISTS, TTL_KEYS = 40, 20, 10
+BIG = 100_000
+WRITERS, READERS = 3, 1
+
+
+def keys_in_segment(prefix, n):
+    out, i = [], 0
+    while len(out) < n:
+        k = "%s:%d" % (prefix, i)
+        if key_slot(k.encode()) // SEGMENT_SIZE == SEGMENT:
+            out.append(k)
+        i += 1
+    return out
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.incr = {}           # counter -> acknowledged INCRs
+        self.pushed = {}         # list -> acknowledged values
+        self.errors = []
+        self.backwards = 0
+        self.ops = 0
+
+
+def writer(wid, port, counters, lists, stats, stop):
+    r = redis.Redis(port=port)
+    rng = random.Random(wid)
+    seq = 0
+    while not stop.is_set():
+        c = rng.choice(counters)
+        lst = rng.choice(lists)
+        value = "w%d-%d" % (wid, seq)
+        seq += 1
+        try:
+            r.incr(c)
+            with stats.lock:
+                stats.incr[c] = stats.incr.get(c, 0) + 1
+            r.rpush(lst, value)
+            with stats.lock:
+                stats.pushed.setdefault(lst, []).append(value)
+                stats.ops += 2
+        except redis.RedisError as e:
+            with stats.lock:
+                stats.errors.append("writer %d: %r" % (wid, e))
+
+
+def reader(port, counters, stats, stop):
+    r = redis.Redis(port=port)
+    seen = {}
+    while not stop.is_set():
+        c = random.choice(counters)
+        try:
+            v = int(r.get(c) or 0)
+        except redis.RedisError as e:
+            with stats.lock:
+                stats.errors.append("reader: %r" % e)
+            continue
+        if v < seen.get(c, 0):
+            with stats.lock:
+                stats.backwards += 1
+        seen[c] = max(v, seen.get(c, 0))
+
+
+def main():
+    if not os.access(fleetlib.BIN, os.X_OK):
+        print("FORESHARD_BIN is not an executable: %s" % fleetlib.BIN)
+        return 1
+    workdir = tempfile.mkdtemp(prefix="foreshard-migration.")
+    fl = fleetlib.Fleet(workdir)
+    failures = []
+    try:
+        ports = [fl.start_redis("redis-%d" % i) for i in (1, 2)]
+        port = fleetlib.free_port()
+        conf = os.path.join(workdir, "foreshard.yaml")
+        with open(conf, "w") as f:
+            f.write("listen: 127.0.0.1:%d\nmetrics: 127.0.0.1:%d\nworkers: 2\n"
+                    "dataDir: %s/data\nsegmentSize: %d\nmigrationPriority: high\n"
+                    "validationInterval: 100ms\nbackends:\n" %
+                    (port, fleetlib.free_port(), workdir, SEGMENT_SIZE))
+            for i, p in enumerate(ports, 1):
+                f.write("  - name: redis-%d\n    address: 127.0.0.1:%d\n" % (i, p))
+        fl.spawn([fleetlib.BIN, "serve", "-c", conf], "foreshard")
+        if not fleetlib.wait_ping(port):
+            print(open(os.path.join(workdir, "foreshard.log")).read())
+            return 1
+        print("fleet: foreshard port %d, redis %s, dir %s; %d moves of segment %d" %
+              (port, ports, workdir, MOVES, SEGMENT))
+        r = redis.Redis(port=port)
+        counters = keys_in_segment("cnt", COUNTERS)
+        lists = keys_in_segment("lst", LISTS)
+        ttl_keys = keys_in_segment("ttl", TTL_KEYS)
+        big_hash, big_zset = keys_in_segment("bighash", 1)[0], keys_in_segment("bigzset", 1)[0]
+        t0 = time.monotonic()
+        p = r.pipeline(transaction=False)
+        for i in range(BIG):
+            p.hset(big_hash, "f%d" % i, "v%d" % i)
+            p.zadd(big_zset, {"m%d" % i: i})
+            if i % 5000 == 4999:
+                p.execute()
+        p.execute()
+        for k in ttl_keys:
+            r.set(k, "t", ex=3600)
+        print("loaded 2 x %d-element keys and %d TTL keys in %.1f s" %
+              (BIG, TTL_KEYS, time.monotonic() - t0))
+
+        stats, stop = Stats(), threading.Event()
+        threads = [threading.Thread(target=writer, args=(w, port, counters, lists, stats, stop))
+                   for w in range(WRITERS)]
+        threads += [threading.Thread(target=reader, args=(port, counters, stats, stop))
+                    for _ in range(READERS)]
+        for t in threads:
+            t.start()
+        admin = redis.Redis(port=port, decode_responses=True)
+        names = ["redis-1", "redis-2"]
+        done = aborted = 0
+        pauses = []
+        t0 = time.monotonic()
+        for move in range(MOVES):
+            seg = admin.execute_command("FORESHARD", "SEGMENTS").splitlines()[1 + SEGMENT]
+            owner = seg.split()[5]
+            dst = names[1 - names.index(owner)]
+            admin.execute_command("FORESHARD", "MIGRATE", SEGMENT, dst)
+            while True:
+                text = admin.execute_command("FORESHARD", "MIGRATIONS")
+                head = text.splitlines()[0]
+                d = int(head.split("done: ")[1].split(",")[0])
+                a = int(head.split("aborted: ")[1].split(",")[0])
+                if d + a > done + aborted:
+                    last = [l for l in text.splitlines() if l.startswith("past")][0]
+                    if d > done:
+                        pauses.append(float(last.split("switch pause ")[1].split()[0]))
+                    else:
+                        print("  move %d aborted: %s" % (move + 1, last))
+                    done, aborted = d, a
+                    break
+                time.sleep(0.02)
+            if (move + 1) % 10 == 0 or move + 1 == MOVES:
+                with stats.lock:
+                    ops, errs = stats.ops, len(stats.errors)
+                print("  %d/%d moves (%d done, %d aborted) in %.1f s; %d client ops, %d errors" %
+                      (move + 1, MOVES, done, aborted, time.monotonic() - t0, ops, errs),
+                      flush=True)
+        time.sleep(0.3)
+        stop.set()
+        for t in threads:
+            t.join()
+        pauses.sort()
+        if pauses:
+            print("switch pause: p50 %.1f ms, p99 %.1f ms, max %.1f ms" %
+                  (pauses[len(pauses) // 2], pauses[min(len(pauses) - 1, int(len(pauses) * 0.99))],
+                   pauses[-1]))
+
+        # ---- verification, straight from the backends
+        seg = admin.execute_command("FORESHARD", "SEGMENTS").splitlines()[1 + SEGMENT]
+        owner = names.index(seg.split()[5])
+        direct = [redis.Redis(port=p) for p in ports]
+        other = 1 - owner
+        all_keys = counters + lists + ttl_keys + [big_hash, big_zset]
+        misplaced = [k for k in all_keys if direct[other].exists(k)]
+        missing = [k for k in all_keys if not direct[owner].exists(k)]
+        wrong_counts = [(c, int(direct[owner].get(c) or 0), n) for c, n in stats.incr.items()
+                        if int(direct[owner].get(c) or 0) != n]
+        list_errors = []
+        for lst, values in stats.pushed.items():
+            got = [v.decode() for v in direct[owner].lrange(lst, 0, -1)]
+            if sorted(got) != sorted(values):
+                list_errors.append("%s: %d values, %d acknowledged" % (lst, len(got), len(values)))
+            if len(set(got)) != len(got):
+                list_errors.append("%s: duplicates" % lst)
+        lost_ttl = [k for k in ttl_keys if direct[owner].ttl(k) <= 0]
+        hlen, zcard = direct[owner].hlen(big_hash), direct[owner].zcard(big_zset)
+        hsample = direct[owner].hget(big_hash, "f77777")
+        print("moves: %d done, %d aborted; client ops %d, errors %d, counters seen going "
+              "backwards %d" % (done, aborted, stats.ops, len(stats.errors), stats.backwards))
+        print("verify on the owner redis-%d: misplaced %d, missing %d, wrong counters %d, list "
+              "errors %d, TTLs lost %d, big hash %d fields, big zset %d members" %
+              (owner + 1, len(misplaced), len(missing), len(wrong_counts), len(list_errors),
+               len(lost_ttl), hlen, zcard))
+        checks = [
+            (done >= MOVES * 0.9, "fewer than 90%% of the moves completed (%d of %d)" %
+             (done, MOVES)),
+            (not stats.errors, "client errors: %s" % stats.errors[:5]),
+            (stats.backwards == 0, "a reader saw a counter go backwards"),
+            (not misplaced, "keys on the non-owner: %s" % misplaced[:5]),
+            (not missing, "keys missing on the owner: %s" % missing[:5]),
+            (not wrong_counts, "counters differ from acknowledged INCRs: %s" % wrong_counts[:5]),
+            (not list_errors, "lists: %s" % list_errors[:5]),
+            (not lost_ttl, "TTLs lost: %s" % lost_ttl[:5]),
+            (hlen == BIG and zcard == BIG and hsample == b"v77777", "big keys damaged"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                failures.append(msg)
+    finally:
+        fl.stop_all()
+    for f in failures:
+        print("FAIL: " + f)
+    print("migration test: %s" % ("FAILED" if failures else "ok"))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
