@@ -3,6 +3,7 @@
 // 2004) on the training tail, then refitted; level shifts found by a two-sample test on
 // the deseasonalised last day (single change point on an hourly grid).
 #include "forecast/auto_model.h"
+#include "forecast/series.h"
 
 #include <algorithm>
 #include <array>
@@ -17,7 +18,6 @@
 namespace forecast {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kShiftT = 6.0;       // standard errors that make a level shift
 constexpr int kSelectionRounds = 10;  // ensemble-selection rounds (weights in tenths)
 constexpr size_t kLadStride = 4;      // LAD fits use every 4th origin

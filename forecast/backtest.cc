@@ -2,6 +2,7 @@
 // the protocol): MASE (Hyndman & Koehler 2006) with a one-day seasonal scale,
 // M4 sMAPE, naive fallback, fit timing; origins handled as Origins says.
 #include "forecast/backtest.h"
+#include "forecast/series.h"
 
 #include <algorithm>
 #include <chrono>
@@ -11,7 +12,6 @@
 namespace forecast {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 }  // namespace
 

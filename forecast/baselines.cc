@@ -3,6 +3,7 @@
 // operation; error variances are Hyndman et al. (2008, "Forecasting with Exponential
 // Smoothing", Table 6.1, class 1).
 #include "forecast/baselines.h"
+#include "forecast/series.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +12,6 @@
 namespace forecast {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Standard deviation of the observed values (0 if fewer than two).
 double value_sd(const std::vector<double>& y) {

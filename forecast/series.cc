@@ -15,7 +15,6 @@
 namespace forecast {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 int64_t floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,9 @@
 #include "forecast/status.h"
 
 namespace forecast {
+
+// The value of a missing step, and of any figure that cannot be computed.
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // How fill_gaps() replaces missing (NaN) steps.
 enum class GapFill {

@@ -144,6 +144,7 @@ void Controller::refit() {
     ranges.emplace_back(map->segment(i).first, map->segment(i).last);
   }
   auto inputs = select_inputs(history_, ranges, forecaster_.options().segment_share);
+  [[maybe_unused]] size_t n = inputs.size();  // LOG_DEBUG is compiled out with NDEBUG
   bool started = forecaster_.request(std::move(inputs), [this](std::shared_ptr<const ForecastSet> set) {
     ++refits_;
     LOG_INFO("control", "forecast refit {}: {} series in {:.1f} ms", refits_, set->series.size(),

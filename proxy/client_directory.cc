@@ -1,6 +1,8 @@
 // ClientDirectory listing and CLIENT KILL filters (see client_directory.h).
 #include "proxy/client_directory.h"
 
+#include "proxy/text.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -10,9 +12,7 @@ namespace proxy {
 
 namespace {
 
-bool ieq(std::string_view a, const char* b) {
-  return a.size() == strlen(b) && strncasecmp(a.data(), b, a.size()) == 0;
-}
+bool ieq(std::string_view a, const char* b) { return iequals(a, b); }
 
 }  // namespace
 

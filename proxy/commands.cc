@@ -2,6 +2,7 @@
 // its two hot-path queries, lookup() and key_positions(). hiredis's reader parses the reply; the
 // entries are re-encoded into raw_, which for the canonical RESP2 Redis writes is the same bytes.
 #include "proxy/commands.h"
+#include "proxy/text.h"
 
 #include <hiredis/hiredis.h>
 
@@ -24,13 +25,7 @@ namespace {
 
 constexpr std::size_t kMaxLookupName = 128;  // stack buffer for "container|sub"
 
-char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return to_lower(x) == to_lower(y);
-         });
-}
+char to_lower(char c) { return ascii_lower(c); }
 
 // FNV-1a over already lower-cased bytes: names are short, so this beats anything fancier.
 uint64_t hash_name(std::string_view s) {

@@ -14,23 +14,12 @@
 #include "proxy/router.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
+#include "proxy/text.h"
 
 namespace proxy {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 void client_line(uint64_t id, const ClientEntry& e, uint64_t now_ms, std::string& line) {
   line += "id=" + std::to_string(id) + " addr=" + e.addr + " laddr=" + e.laddr + " name=" +

@@ -9,7 +9,6 @@ namespace proxy {
 
 namespace {
 
-const char* kCrossSlot = "-CROSSSLOT Keys in request don't hash to the same slot\r\n";
 
 bool is(const CommandInfo& info, std::string_view name) { return info.name == name; }
 

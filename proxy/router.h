@@ -22,6 +22,10 @@ enum class RouteKind : uint8_t { Local, Single, Split, Broadcast, Scan, Error };
 // the session picks one.
 inline constexpr uint16_t kAnyBackend = 0xffff;
 
+// Redis Cluster's refusal of keys in different slots, word for word.
+inline constexpr const char* kCrossSlot =
+    "-CROSSSLOT Keys in request don't hash to the same slot\r\n";
+
 struct RoutePlan {
   RouteKind kind = RouteKind::Error;
   Merge merge = Merge::Forward;

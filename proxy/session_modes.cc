@@ -17,7 +17,6 @@ namespace proxy {
 
 namespace {
 
-const char* kCrossSlot = "-CROSSSLOT Keys in request don't hash to the same slot\r\n";
 constexpr std::string_view kFence = "__foreshard_fence__";
 
 bool one_of(const std::string& n, std::initializer_list<const char*> names) {

@@ -13,7 +13,7 @@
 using namespace forecast;
 
 namespace {
-TimeSeries gappy() { return load_csv(forecast_test::testdata_path("series_gappy.csv")).value(); }
+using forecast_test::gappy;
 }  // namespace
 
 TEST_SUITE("Backtest") {

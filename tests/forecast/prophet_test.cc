@@ -13,7 +13,7 @@
 using namespace forecast;
 
 namespace {
-TimeSeries gappy() { return load_csv(forecast_test::testdata_path("series_gappy.csv")).value(); }
+using forecast_test::gappy;
 
 ModelParams reference_params() {
   ModelParams p;  // the golden fits use daily 10 / weekly 3 whatever the span

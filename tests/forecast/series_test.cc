@@ -13,7 +13,6 @@
 using namespace forecast;
 
 namespace {
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
 }
 
 TEST_SUITE("TimeSeries") {

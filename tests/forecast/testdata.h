@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "forecast/series.h"
+
 namespace forecast_test {
 
 // The build defines FORESHARD_SOURCE_DIR; a hand-made build (g++ ... tests/forecast/*.cc)
@@ -27,6 +29,11 @@ inline std::string source_dir() {
 
 inline std::string testdata_path(const std::string& name) {
   return source_dir() + "/tests/forecast/testdata/" + name;
+}
+
+// The gappy test series (tests/forecast/testdata/series_gappy.csv).
+inline forecast::TimeSeries gappy() {
+  return forecast::load_csv(testdata_path("series_gappy.csv")).value();
 }
 
 // Rows of a CSV file without its header, split on commas.
