@@ -96,6 +96,7 @@ class Migration {
   proxy::Status copy_keys(const std::vector<std::string>& keys);
   proxy::Status validate(const std::vector<std::string>& keys);
   proxy::Status validate_sample();
+  proxy::Status fast_equal(const std::vector<std::string>& keys, std::vector<std::string>* slow);
   proxy::Status compare(const std::string& key, std::string* diff);
   void abort_to_src(const std::string& why);
   void finish_tracking();
