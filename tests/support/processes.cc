@@ -178,6 +178,10 @@ Foreshard::Foreshard(const std::vector<uint16_t>& backends, const std::string& e
 }
 
 bool Foreshard::start(int timeout_ms) {
+  if (timeout_ms <= 0) {
+    const char* env = std::getenv("FORESHARD_START_TIMEOUT_MS");
+    timeout_ms = env ? std::atoi(env) : 10000;
+  }
   const char* bin = std::getenv("FORESHARD_BIN");
   proc_.start({bin ? bin : "foreshard", "serve", "-c", config_path_}, dir_ + "/foreshard.log");
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);

@@ -59,7 +59,9 @@ class Foreshard {
   Foreshard(const std::vector<uint16_t>& backends, const std::string& extra_yaml = "",
             const std::string& data_dir = "");
   ~Foreshard() { stop(); }
-  bool start(int timeout_ms = 10000);  // true once it answers PING
+  // True once it answers PING. The default wait is 10 s, or
+  // FORESHARD_START_TIMEOUT_MS (sanitizer builds on a busy machine start slowly).
+  bool start(int timeout_ms = 0);
   void stop(int sig = 15) { proc_.stop(sig); }
   int wait_exit(int timeout_ms) { return proc_.wait_exit(timeout_ms); }
   std::string log() const { return read_file(proc_.log_path()); }
