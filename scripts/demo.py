@@ -38,6 +38,24 @@ def scrape(metrics_port):
     return per_backend
 
 
+def move_one_segment(listen, rates):
+    """Moves one segment of the busiest backend to the least busy one, live,
+    under the load: what an operator (and, next, the balancer) does."""
+    hot = max(rates, key=rates.get)
+    cold = min(rates, key=rates.get)
+    if hot == cold:
+        return False
+    segs = [l.split() for l in redis_cli(listen, "FORESHARD", "SEGMENTS").splitlines()[1:]]
+    mine = [s for s in segs if len(s) >= 7 and s[5] == hot and s[6] == "stable"]
+    if not mine:
+        return False
+    seg = mine[len(mine) // 2][1]
+    print(f"\n  moving segment {seg} ({mine[len(mine) // 2][3]}) {hot} -> {cold}, live, under "
+          f"load:\n  FORESHARD MIGRATE {seg} {cold}: " +
+          redis_cli(listen, "FORESHARD", "MIGRATE", seg, cold), flush=True)
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default=os.path.join(ROOT, "conf", "foreshard.yaml"))
@@ -75,6 +93,7 @@ def main():
         prev = scrape(metrics)
         start = time.time()
         tick = 0
+        moving = False
         while args.keep or time.time() - start < args.seconds:
             time.sleep(1)
             cur = scrape(metrics)
@@ -83,8 +102,20 @@ def main():
                 rate = cur.get(name, 0) - prev.get(name, 0)
                 cols.append(f"{rate:>16,.0f} {redis_cli(port, 'DBSIZE'):>8}")
             print(f"{time.time() - start:>4.0f}s  " + "  ".join(cols), flush=True)
+            rates = {name: cur.get(name, 0) - prev.get(name, 0) for name, _ in backends}
             prev = cur
             tick += 1
+            if moving:
+                text = redis_cli(listen, "FORESHARD", "MIGRATIONS").splitlines()
+                now = [l for l in text if l.startswith("now")]
+                if now:
+                    print("        " + now[0], flush=True)
+                else:
+                    moving = False
+                    past = [l for l in text if l.startswith("past")]
+                    print("        " + (past[0] if past else "move finished"), flush=True)
+            elif tick % 20 == 10:
+                moving = move_one_segment(listen, rates)
             if tick % 15 == 0:
                 print("\n  FORESHARD FORECAST (per backend, over predictionHorizon):")
                 for line in redis_cli(listen, "FORESHARD", "FORECAST").splitlines():
@@ -95,6 +126,7 @@ def main():
         print(redis_cli(listen, "INFO", "stats"))
         print(f"\nkeys through foreshard: DBSIZE = {redis_cli(listen, 'DBSIZE')}")
         print("\n" + redis_cli(listen, "FORESHARD", "STATUS"))
+        print("\nFORESHARD MIGRATIONS:\n" + redis_cli(listen, "FORESHARD", "MIGRATIONS"))
         detail = redis_cli(listen, "FORESHARD", "FORECAST", backends[0][0]).splitlines()
         print("\n".join(detail[:24]))  # recent actuals and the first forecast steps
         if len(detail) > 24:
