@@ -95,8 +95,15 @@ MigrationOptions options_for(const proxy::Config& cfg) {
 Migration::Migration(proxy::ProxyContext& ctx, MapAuthority& auth, CleanupJournal& journal,
                      uint32_t first_slot, uint32_t last_slot, uint16_t src, uint16_t dst,
                      MigrationOptions opt)
-    : ctx_(ctx), auth_(auth), journal_(journal), first_(first_slot), last_(last_slot), src_(src), dst_(dst),
-      opt_(opt) {}
+    : ctx_(ctx),
+      auth_(auth),
+      journal_(journal),
+      first_(first_slot),
+      last_(last_slot),
+      src_(src),
+      dst_(dst),
+      opt_(opt),
+      tracker_(std::make_shared<proxy::MigrationTracker>(first_slot, last_slot)) {}
 
 Migration::~Migration() {
   request_abort();
@@ -147,7 +154,7 @@ std::string Migration::describe() const {
                      " keys " + std::to_string(keys) + " (scanned " +
                      std::to_string(keys_scanned_.load()) + ") bytes " +
                      std::to_string(bytes_copied_.load()) + " dirty " +
-                     std::to_string(tracker_ ? tracker_->dirty_count() : 0) + " rate " +
+                     std::to_string(tracker_->dirty_count()) + " rate " +
                      std::to_string(uint64_t(secs > 0 ? keys / secs : 0)) + " keys/s elapsed " +
                      std::to_string(uint64_t(secs)) + " s";
   if (switch_pause_ms_.load() > 0) {
@@ -269,7 +276,6 @@ Status Migration::preflight() {
 }
 
 Status Migration::enter_migrating() {
-  tracker_ = std::make_shared<proxy::MigrationTracker>(first_, last_);
   uint64_t v = auth_.add_tracker(tracker_);
   auto applied = auth_.apply(
       [&](const SegmentMap& m) -> proxy::Result<SegmentMap> {
@@ -282,9 +288,7 @@ Status Migration::enter_migrating() {
       },
       "slots " + std::to_string(first_) + "-" + std::to_string(last_) + " migrating");
   if (!applied.is_ok()) {
-    auth_.remove_tracker(tracker_.get());
-    tracker_.reset();
-    return applied.status();
+    return applied.status();  // the abort removes the tracker
   }
   // Writes a worker sent before it saw the tracker must be answered before
   // their keys are read: the barrier PINGs every worker link.

@@ -111,7 +111,7 @@ class Migration {
   const uint32_t first_, last_;
   const uint16_t src_, dst_;
   const MigrationOptions opt_;
-  std::shared_ptr<proxy::MigrationTracker> tracker_;
+  const std::shared_ptr<proxy::MigrationTracker> tracker_;  // published while the move runs
   RedisConn src_conn_, dst_conn_;
   std::thread thread_;
   std::atomic<Phase> phase_{Phase::Queued};

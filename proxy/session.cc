@@ -194,6 +194,12 @@ void Session::process_input() {
   while (!closing_ && !quit_after_flush_ && !in_.empty()) {
     if (!reading_ || input_held()) {
       input_pending_ = true;  // resumed from flush() once replies drain
+      if (in_.size() > limits.query_buffer_bytes) {
+        // Held (blocked, fenced, waiting for a switch) yet still sending: the
+        // unparsed input is bounded as for one big command (Redis does the same).
+        bump(worker_.counters().clients_closed_query_limit);
+        close("query buffer limit while input is held");
+      }
       return;
     }
     size_t consumed = 0;

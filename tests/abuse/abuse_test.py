@@ -15,6 +15,7 @@ docs/LIMITS.md, which also records the figures of a run.
   4  1,000,000 pipelined GETs of a 1 KB value, never read: RSS bounded, others unaffected
   4b query buffer: a command bigger than limits.queryBuffer is refused, RSS bounded
   4c maxClients: connections past the limit get the Redis error and are closed
+  4c2 a blocked client that keeps sending is closed past queryBuffer
   4d maxArguments / maxInlineLength / maxBulkLength boundaries
   5  afterwards: PING, the process, INFO stats, no leaked sessions
   6  SIGTERM: clean exit 0
@@ -863,6 +864,33 @@ class Abuse(unittest.TestCase):
             for s in socks:
                 s.close()
         self.wait_connected(lambda n: n <= 1)
+        self.assert_serving()
+
+    def test_4c2_held_input(self):
+        # A blocked client (BLPOP) whose input is held keeps sending: past
+        # queryBuffer of unparsed input it is closed, as Redis closes a blocked
+        # client whose query buffer passes client-query-buffer-limit.
+        q0 = self.metric("foreshard_client_rejected_total", 'reason="query_limit"')
+        c = Conn(self.port, timeout=10)
+        c.s.sendall(encode("BLPOP", "abuse:never", "0"))
+        time.sleep(0.2)
+        chunk = encode("SET", "abuse:held", "x" * (MB - 64))  # complete commands, ~1 MB each
+        sent, err = 0, None
+        try:
+            while sent < 3 * LIMITS["queryBuffer"]:
+                c.s.sendall(chunk)
+                sent += len(chunk)
+        except OSError as e:
+            err = type(e).__name__
+        data, how = read_until_closed(c.s, 10.0)
+        c.close()
+        q1 = self.metric("foreshard_client_rejected_total", 'reason="query_limit"')
+        print("  blocked client sending: %s sent (%s), connection %s, query_limit metric +%d" %
+              (mb(sent), err or "all of it", how, q1 - q0))
+        self.assertIn(how, ("eof", "reset"))
+        self.assertLess(sent, 2 * LIMITS["queryBuffer"] + 8 * MB, "proxy kept reading")
+        self.assertEqual(q1 - q0, 1)
+        self.assertEqual(self.ctl.cmd("EXISTS", "abuse:held"), b":0\r\n")
         self.assert_serving()
 
     def test_4d_protocol_limits(self):
