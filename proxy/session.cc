@@ -312,7 +312,8 @@ bool Session::dispatch(const Command& cmd, std::string_view raw) {
     return true;
   }
   tracked_.clear();
-  if (info->is_write() && worker_.tracking() &&
+  // Scripts are not flagged write, yet they write: tracked like writes.
+  if ((info->is_write() || info->cls == CommandClass::Scripting) && worker_.tracking() &&
       (plan.kind == RouteKind::Single || plan.kind == RouteKind::Split) &&
       !track_write(*info, cmd, *map)) {
     return false;

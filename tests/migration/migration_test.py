@@ -6,7 +6,7 @@ read straight from the backends.
     FORESHARD_BIN=build/app/foreshard /usr/bin/python3 tests/migration/migration_test.py
     MIGRATION_MOVES=500 ... (longer run; default 50)
 
-Writers INCR counters and RPUSH unique values to lists (some keys with TTLs,
+Writers INCR counters (a third of them through EVAL) and RPUSH unique values to lists (some keys with TTLs,
 one 100k-field hash and one 100k-member sorted set in the moving segment);
 readers check that no counter ever goes backwards. Afterwards: every
 acknowledged INCR and RPUSH is there exactly once, every key lives only on the
@@ -65,7 +65,10 @@ def writer(wid, port, counters, lists, stats, stop):
         value = "w%d-%d" % (wid, seq)
         seq += 1
         try:
-            r.incr(c)
+            if seq % 3 == 0:  # a script writes too (EVAL is not flagged write)
+                r.eval("return redis.call('INCR', KEYS[1])", 1, c)
+            else:
+                r.incr(c)
             with stats.lock:
                 stats.incr[c] = stats.incr.get(c, 0) + 1
             r.rpush(lst, value)
