@@ -111,6 +111,7 @@ void BackendLink::connect() {
     encode_bulk(out_, backend_.password);
     pending_.push(Pending{nullptr, 0, uv_hrtime()});
   }
+  deadline_grace_ = false;
   uv_timer_start(&timer_, on_timer_cb, connect_timeout_ms_, 0);
 }
 
@@ -304,6 +305,7 @@ void BackendLink::arm_deadline() {
   }
   uint64_t age_ms = (uv_hrtime() - pending_.front().sent_ns) / 1000000;
   uint64_t left = age_ms >= request_timeout_ms_ ? 0 : request_timeout_ms_ - age_ms;
+  deadline_grace_ = false;
   uv_timer_start(&timer_, on_timer_cb, left, 0);
   timer_armed_ = true;
 }
@@ -312,6 +314,17 @@ void BackendLink::on_timer_cb(uv_timer_t* t) { static_cast<BackendLink*>(t->data
 
 void BackendLink::on_timer() {
   timer_armed_ = false;
+  // libuv runs due timers before it polls: after the loop stalled (a loaded
+  // machine, a long callback) a deadline can look missed while the connect or
+  // the reply already waits in the socket. Give I/O one poll (a 1 ms timer runs
+  // after it; a 0 ms one would run in this same pass) before calling it a failure.
+  if ((state_ == State::Connecting || state_ == State::Ready) && !deadline_grace_) {
+    deadline_grace_ = true;
+    uv_timer_start(&timer_, on_timer_cb, 1, 0);
+    timer_armed_ = state_ == State::Ready;
+    return;
+  }
+  deadline_grace_ = false;
   switch (state_) {
     case State::Connecting:
       fail("connect timed out after " + std::to_string(connect_timeout_ms_) + " ms");

@@ -127,6 +127,7 @@ class BackendLink {
   bool writing_ = false;
   bool flush_queued_ = false;
   bool timer_armed_ = false;
+  bool deadline_grace_ = false;  // the deadline fired once; on_timer() lets I/O poll first
 
   Buffer out_;      // queued, not yet handed to the kernel
   Buffer writing_buf_;  // owned by an in-flight uv_write
