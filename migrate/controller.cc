@@ -55,7 +55,8 @@ Controller::Controller(proxy::ProxyContext& ctx, uv_loop_t* loop)
       history_(open_history(*ctx.config, ctx.config->data_dir + "/history", load_note_)),
       forecaster_(loop, Forecaster::Options{ctx.config->prediction_horizon_s}),
       authority_(ctx),
-      migrations_(ctx, authority_) {
+      migrations_(ctx, authority_),
+      balancer_(ctx, authority_, migrations_) {
   LOG_INFO("control", "{}; {} points per slot at {} s steps, {} MB", load_note_,
            history_.slot_capacity(), history_.step_s(), history_.memory_bytes() >> 20);
   publish();  // STATUS answers from the first moment
@@ -67,7 +68,7 @@ Controller::Controller(proxy::ProxyContext& ctx, uv_loop_t* loop)
   uv_timer_start(
       &moves_, [](uv_timer_t* t) { static_cast<Controller*>(t->data)->migrations_.poll(); }, 100,
       100);
-  last_refit_s_ = last_save_s_ = uint64_t(time(nullptr));
+  last_refit_s_ = last_save_s_ = last_plan_s_ = uint64_t(time(nullptr));
 }
 
 Controller::~Controller() = default;
@@ -130,6 +131,10 @@ void Controller::tick() {
     if (proxy::Status st = history_.save(history_path()); !st.is_ok()) {
       LOG_WARN_EVERY("control", "cannot save the history: {}", st.message());
     }
+  }
+  if (now - last_plan_s_ >= ctx_.config->balancer.interval_s) {
+    last_plan_s_ = now;
+    balancer_.run(history_, forecaster_.latest(), now);
   }
   if (++ticks_ % 5 == 0) {
     publish();  // observed load moves every step; forecasts on each refit
@@ -196,6 +201,13 @@ std::vector<proxy::BackendForecastGauge> Controller::backend_gauges() const {
   return published_.load()->gauges;
 }
 
+proxy::MigrationGauges Controller::migration_gauges() const {
+  proxy::MigrationGauges g = migrations_.gauges();
+  g.balancer_enabled = balancer_.enabled() ? 1 : 0;
+  g.balancer_decisions = balancer_.decisions();
+  return g;
+}
+
 std::string Controller::forecast_report(std::string_view target) const {
   auto p = published_.load();
   if (!p->forecasts) {
@@ -247,6 +259,13 @@ std::string Controller::forecast_report(std::string_view target) const {
 }
 
 std::string Controller::admin(const std::vector<std::string>& args, bool* error) {
+  if (args[0] == "PLAN") {
+    *error = false;
+    return balancer_.plan_report();
+  }
+  if (args[0] == "BALANCER") {
+    return balancer_.admin(args, error);
+  }
   return migrations_.admin(args, error);
 }
 

@@ -2,7 +2,8 @@
 // sums the workers' load counters into a TelemetrySnapshot for the History;
 // every telemetry.refit it asks the Forecaster for new forecasts of every
 // backend and of the segments that carry load; it saves the history to the
-// data directory. Other threads see only what it publishes (an immutable
+// data directory; every balancer.interval the LiveBalancer plans (and acts).
+// Other threads see only what it publishes (an immutable
 // Published snapshot behind an atomic pointer), through proxy::ControlPlane.
 #pragma once
 
@@ -16,6 +17,7 @@
 #include "migrate/forecaster.h"
 #include "migrate/history.h"
 #include "migrate/map_authority.h"
+#include "migrate/live_balancer.h"
 #include "migrate/migrations.h"
 #include "proxy/context.h"
 #include "proxy/control_plane.h"
@@ -33,6 +35,7 @@ class Controller final : public proxy::ControlPlane {
   std::string forecast_report(std::string_view target) const override;
   std::string status_report() const override;
   std::vector<proxy::BackendForecastGauge> backend_gauges() const override;
+  proxy::MigrationGauges migration_gauges() const override;
   std::string admin(const std::vector<std::string>& args, bool* error) override;
   void shutdown() override;  // main thread: stops moves, saves the history, closes the timers
 
@@ -65,6 +68,8 @@ class Controller final : public proxy::ControlPlane {
   proxy::SnapshotCell<Published> published_;
   MapAuthority authority_;
   Migrations migrations_;  // read by scrapes and admin commands
+  LiveBalancer balancer_;   // plans every balancer.interval on tick()
+  uint64_t last_plan_s_ = 0;
 };
 
 }  // namespace migrate

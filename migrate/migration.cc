@@ -81,6 +81,14 @@ const char* phase_name(Phase p) {
   return "?";
 }
 
+const char* phase_metric_label(Phase p) {
+  switch (p) {
+    case Phase::Copy: return "copying";
+    case Phase::CatchUp: return "catching_up";
+    default: return phase_name(p);
+  }
+}
+
 MigrationOptions options_for(const proxy::Config& cfg) {
   MigrationOptions o;
   o.interval_ms = cfg.validation_interval_ms;
@@ -129,9 +137,16 @@ std::string Migration::result() const {
 }
 
 void Migration::set_phase(Phase p) {
+  auto now = std::chrono::steady_clock::now();
+  Phase left = phase_.load();
+  if (left != Phase::Queued) {
+    phase_seconds_[size_t(left)].store(std::chrono::duration<double>(now - phase_started_).count());
+  }
   phase_.store(p);
-  phase_started_ = std::chrono::steady_clock::now();
+  phase_started_ = now;
 }
+
+uint64_t Migration::dirty_keys() const { return tracker_->dirty_count(); }
 
 bool Migration::in_range(std::string_view key) const {
   uint32_t slot = proxy::key_slot(key, ctx_.config->slots);
@@ -183,21 +198,38 @@ void Migration::throttle(size_t keys) {
   }
 }
 
+// Fault injection for the crash test (tests/migration/crash_test.py): with
+// FORESHARD_FAULT_PHASE_PAUSE_MS set, each phase sleeps that long once its
+// state is saved, so a test can kill -9 the process inside every phase.
+// Unset (always, in production) it costs one cached getenv.
+static void fault_pause() {
+  static const long ms = [] {
+    const char* v = std::getenv("FORESHARD_FAULT_PHASE_PAUSE_MS");
+    return v != nullptr ? std::strtol(v, nullptr, 10) : 0L;
+  }();
+  if (ms > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  }
+}
+
 void Migration::run() {
   auto map = ctx_.current_map();  // holds the names while they are used
   const auto& names = map->backend_names();
   LOG_INFO("migrate", "slots {}-{}: {} -> {} starting", first_, last_, names[src_], names[dst_]);
   set_phase(Phase::Preflight);
+  fault_pause();
   Status st = preflight();
   if (st.is_ok()) {
     st = enter_migrating();
   }
   if (st.is_ok()) {
     set_phase(Phase::Copy);
+    fault_pause();
     st = bulk_copy();
   }
   if (st.is_ok()) {
     set_phase(Phase::CatchUp);
+    fault_pause();
     st = catch_up();
   }
   if (st.is_ok()) {
@@ -210,6 +242,7 @@ void Migration::run() {
   }
   // STABLE(dst) is on disk: the old owner's copy is garbage from here on.
   set_phase(Phase::Cleanup);
+  fault_pause();
   uint64_t deleted = 0;
   Status c = delete_range(ctx_.config->backends[src_], ctx_.config->slots, first_, last_,
                           opt_.timeout_ms, &deleted);
@@ -568,6 +601,7 @@ Status Migration::switch_over() {
   if (!applied.is_ok()) {
     return applied.status();
   }
+  fault_pause();  // (counts against maxSwitchPause, like any stall here)
   auto deadline = t0 + std::chrono::milliseconds(opt_.max_switch_pause_ms);
   auto ms_since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();

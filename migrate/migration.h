@@ -33,6 +33,9 @@ namespace migrate {
 
 enum class Phase : uint8_t { Queued, Preflight, Copy, CatchUp, Switching, Cleanup, Done, Aborted };
 const char* phase_name(Phase p);
+// The phase's label in Prometheus metrics ("copying", "catching_up", ...).
+const char* phase_metric_label(Phase p);
+constexpr size_t kPhaseCount = size_t(Phase::Aborted) + 1;
 
 // Whether `backend` owns any slot of [first, last] in `map`: keys are never
 // deleted from an owner, whatever a cleanup job says.
@@ -76,6 +79,10 @@ class Migration {
   uint64_t keys_copied() const { return keys_copied_.load(); }
   uint64_t bytes_copied() const { return bytes_copied_.load(); }
   double switch_pause_ms() const { return switch_pause_ms_.load(); }
+  uint64_t mismatches() const { return mismatches_.load(); }
+  uint64_t dirty_keys() const;
+  // Seconds spent in phase p (the current phase counts once it is left).
+  double phase_seconds(Phase p) const { return phase_seconds_[size_t(p)].load(); }
   std::string result() const;
 
   // Deletes the keys of slots [first, last] on `backend` (cleanup of the old
@@ -120,6 +127,7 @@ class Migration {
   std::atomic<uint64_t> keys_scanned_{0}, keys_copied_{0}, bytes_copied_{0}, keys_deleted_{0};
   std::atomic<uint64_t> dirty_{0}, validated_{0}, mismatches_{0};
   std::atomic<double> switch_pause_ms_{0};
+  std::atomic<double> phase_seconds_[kPhaseCount] = {};
   std::chrono::steady_clock::time_point started_, phase_started_;
   std::chrono::steady_clock::time_point throttle_start_;
   uint64_t throttle_keys_ = 0;

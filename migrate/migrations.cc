@@ -27,10 +27,21 @@ std::string range(uint32_t first, uint32_t last) {
   return "slots " + std::to_string(first) + "-" + std::to_string(last);
 }
 
+
+// Switch pauses are milliseconds; phases run from milliseconds to hours.
+const std::vector<double> kPauseBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                          0.1,   0.25,   0.5,   1,    2,     5};
+const std::vector<double> kPhaseBounds = {0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 7200};
+constexpr Phase kTimedPhases[] = {Phase::Preflight, Phase::Copy, Phase::CatchUp,
+                                  Phase::Switching, Phase::Cleanup};
 }  // namespace
 
 Migrations::Migrations(proxy::ProxyContext& ctx, MapAuthority& auth)
     : ctx_(ctx), auth_(auth), journal_(ctx.config->data_dir) {
+  gauges_.switch_pause = proxy::SecondsHistogram(kPauseBounds);
+  for (Phase p : kTimedPhases) {
+    gauges_.phase_durations.emplace_back(phase_metric_label(p), proxy::SecondsHistogram(kPhaseBounds));
+  }
   recover();
 }
 
@@ -72,9 +83,17 @@ void Migrations::recover() {
                 r.status().message());
     }
   }
+  start_cleanups();
+}
+
+void Migrations::start_cleanups() {
   auto jobs = journal_.jobs();
-  if (jobs.empty()) {
+  last_cleanup_try_ = std::chrono::steady_clock::now();
+  if (jobs.empty() || recovering_) {
     return;
+  }
+  if (recovery_.joinable()) {
+    recovery_.join();  // the previous round has ended (recovering_ is false)
   }
   recovering_ = true;
   recovery_ = std::thread([this, jobs] {
@@ -91,7 +110,7 @@ void Migrations::recover() {
       if (s.is_ok()) {
         journal_.remove(j);
       }
-      LOG_INFO("migrate", "cleanup after restart: {} on {}: {} keys removed{}",
+      LOG_INFO("migrate", "journalled cleanup: {} on {}: {} keys removed{}",
                range(j.first, j.last), j.backend, deleted,
                s.is_ok() ? "" : " (incomplete: " + s.message() + ")");
     }
@@ -109,20 +128,15 @@ void Migrations::poll() {
     if (history_.size() > 50) {
       history_.erase(history_.begin());
     }
-    if (running_->phase() == Phase::Done) {
-      ++totals_.done;
-      totals_.switch_pauses_ms.push_back(running_->switch_pause_ms());
-      if (totals_.switch_pauses_ms.size() > 1000) {
-        totals_.switch_pauses_ms.erase(totals_.switch_pauses_ms.begin());
-      }
-    } else {
-      ++totals_.aborted;
-    }
-    totals_.keys += running_->keys_copied();
-    totals_.bytes += running_->bytes_copied();
+    record_finished(*running_);
     running_.reset();
   }
   if (running_ || recovering_) {
+    return;
+  }
+  // Cleanups that failed (a backend was down) are retried every 10 s.
+  if (queue_.empty() && std::chrono::steady_clock::now() - last_cleanup_try_ > std::chrono::seconds(10)) {
+    start_cleanups();
     return;
   }
   while (!queue_.empty()) {
@@ -149,14 +163,56 @@ size_t Migrations::active() const {
   return queue_.size() + (running_ ? 1 : 0);
 }
 
-Migrations::Totals Migrations::totals() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  Totals t = totals_;
-  if (running_) {
-    t.keys += running_->keys_copied();
-    t.bytes += running_->bytes_copied();
+
+void Migrations::record_finished(const Migration& m) {
+  if (m.phase() == Phase::Done) {
+    ++gauges_.done;
+    gauges_.switch_pause.observe(m.switch_pause_ms() / 1000.0);
+  } else {
+    ++gauges_.aborted;
   }
-  return t;
+  gauges_.keys_copied += m.keys_copied();
+  gauges_.bytes_copied += m.bytes_copied();
+  gauges_.mismatches += m.mismatches();
+  for (auto& [label, h] : gauges_.phase_durations) {
+    for (Phase p : kTimedPhases) {
+      if (label == phase_metric_label(p) && m.phase_seconds(p) > 0) {
+        h.observe(m.phase_seconds(p));
+      }
+    }
+  }
+}
+
+std::vector<Migrations::Flight> Migrations::in_flight() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Flight> out;
+  if (running_ && !running_->finished()) {
+    out.push_back({running_->first_slot(), running_->last_slot(), running_->dst()});
+  }
+  for (const Move& m : queue_) {
+    out.push_back({m.first, m.last, m.dst});
+  }
+  return out;
+}
+
+bool Migrations::recovering() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return recovering_;
+}
+
+proxy::MigrationGauges Migrations::gauges() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  proxy::MigrationGauges g = gauges_;
+  if (running_) {
+    g.keys_copied += running_->keys_copied();
+    g.bytes_copied += running_->bytes_copied();
+    g.mismatches += running_->mismatches();
+    g.dirty_keys = running_->dirty_keys();
+    if (!running_->finished()) {
+      g.running_phase = phase_metric_label(running_->phase());
+    }
+  }
+  return g;
 }
 
 std::string Migrations::admin(const std::vector<std::string>& args, bool* error) {
@@ -323,9 +379,9 @@ std::string Migrations::list() const {
   const auto& names = map->backend_names();
   std::string out;
   out += "running: " + std::string(running_ ? "1" : "0") + ", queued: " +
-         std::to_string(queue_.size()) + ", done: " + std::to_string(totals_.done) +
-         ", aborted: " + std::to_string(totals_.aborted) +
-         (recovering_ ? ", finishing cleanups from before a restart" : "") + "\n";
+         std::to_string(queue_.size()) + ", done: " + std::to_string(gauges_.done) +
+         ", aborted: " + std::to_string(gauges_.aborted) +
+         (recovering_ ? ", finishing journalled cleanups" : "") + "\n";
   if (running_) {
     out += "now   " + running_->describe() + "\n";
   }

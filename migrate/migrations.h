@@ -7,6 +7,7 @@
 // worker threads; poll() runs on the control loop every second.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include "migrate/map_authority.h"
 #include "migrate/migration.h"
 #include "proxy/context.h"
+#include "proxy/control_plane.h"
 
 namespace migrate {
 
@@ -32,15 +34,18 @@ class Migrations {
   // Control loop: starts the next queued move, keeps the finished ones' lines.
   void poll();
   size_t active() const;
+  // Moves running or queued (the balancer's in-flight list), by slot range.
+  struct Flight {
+    uint32_t first = 0, last = 0;
+    uint16_t to = 0;
+  };
+  std::vector<Flight> in_flight() const;
+  bool recovering() const;
   // Process shutdown: drops the queue, aborts the running move (the map goes
   // back to its source; the destination's cleanup waits for the next start).
   void shutdown();
-  // Totals for /metrics.
-  struct Totals {
-    uint64_t done = 0, aborted = 0, keys = 0, bytes = 0;
-    std::vector<double> switch_pauses_ms;  // of completed moves, oldest first (last 1000)
-  };
-  Totals totals() const;
+  // Counters, histograms and the running move's figures for /metrics.
+  proxy::MigrationGauges gauges() const;
 
  private:
   struct Move {
@@ -54,6 +59,8 @@ class Migrations {
   std::string drain_cmd(const std::vector<std::string>& args, bool* error);
   std::string list() const;
   void recover();  // constructor: undo half-done moves, start journalled cleanups
+  // Runs the journal's cleanups on a thread (recovering_ while it runs); under mu_.
+  void start_cleanups();
 
   proxy::ProxyContext& ctx_;
   MapAuthority& auth_;
@@ -62,9 +69,11 @@ class Migrations {
   std::deque<Move> queue_;
   std::unique_ptr<Migration> running_;
   std::vector<std::string> history_;  // lines of finished moves, newest last (last 50)
-  Totals totals_;
+  void record_finished(const Migration& m);  // under mu_
+  proxy::MigrationGauges gauges_;
   std::thread recovery_;
   bool recovering_ = false;
+  std::chrono::steady_clock::time_point last_cleanup_try_;
 };
 
 }  // namespace migrate

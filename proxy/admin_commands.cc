@@ -67,7 +67,7 @@ bool AdminCommands::run(Session& s, const Command& cmd, std::string& out) {
       w.verbatim(ctx.control->forecast_report(target));
     }
   } else if (sub == "MIGRATE" || sub == "MIGRATIONS" || sub == "ABORT" || sub == "SPLIT" ||
-             sub == "MERGE" || sub == "DRAIN") {
+             sub == "MERGE" || sub == "DRAIN" || sub == "PLAN" || sub == "BALANCER") {
     if (ctx.control == nullptr) {
       w.error("ERR the control plane is not running (telemetry.enabled: false)");
     } else {
@@ -79,7 +79,7 @@ bool AdminCommands::run(Session& s, const Command& cmd, std::string& out) {
       std::string text = ctx.control->admin(args, &error);
       if (error) {
         w.error(text);
-      } else if (sub == "MIGRATIONS") {
+      } else if (sub == "MIGRATIONS" || sub == "PLAN") {
         w.verbatim(text);
       } else {
         w.simple(text);
@@ -90,14 +90,15 @@ bool AdminCommands::run(Session& s, const Command& cmd, std::string& out) {
                            "FORESHARD FORECAST [backend | segment N]",
                            "FORESHARD MIGRATE <segment> <backend>", "FORESHARD MIGRATIONS",
                            "FORESHARD ABORT <segment>", "FORESHARD SPLIT <segment> [slot]",
-                           "FORESHARD MERGE <segment> <segment+1>", "FORESHARD DRAIN <backend>"};
+                           "FORESHARD MERGE <segment> <segment+1>", "FORESHARD DRAIN <backend>",
+                           "FORESHARD PLAN",
+                           "FORESHARD BALANCER [on|off|static|reactive|predictive]"};
     w.array(std::size(lines));
     for (const char* l : lines) {
       w.simple(l);
     }
   } else {
-    w.error("ERR unknown FORESHARD subcommand '" + sub + "' (PLAN and BALANCER arrive with the "
-            "balancer); try FORESHARD HELP");
+    w.error("ERR unknown FORESHARD subcommand '" + sub + "'; try FORESHARD HELP");
   }
   return true;
 }

@@ -432,8 +432,17 @@ Result<Config> load_root(Loader& L, const YAML::Node& root, Config c) {
       {"refit", L.duration("telemetry.refit", kSecond, kDay, refit_ms)},
       {"save", L.duration("telemetry.save", kSecond, kDay, save_ms)},
   };
+  BalancerConfig& bc = c.balancer;
+  uint64_t plan_ms = bc.interval_s * kSecond;
+  KeyTable balancer = {
+      {"enabled", L.boolean("balancer.enabled", bc.enabled)},
+      {"mode", L.one_of("balancer.mode", "static|reactive|predictive", bc.mode)},
+      {"interval", L.duration("balancer.interval", kSecond, kDay, plan_ms)},
+      {"rate", L.size("balancer.rate", 1024, kTb, bc.rate_bytes_per_s)},
+  };
   KeyTable table = {
       {"telemetry", section(L, "telemetry", std::move(telemetry))},
+      {"balancer", section(L, "balancer", std::move(balancer))},
       {"listen", L.host_port("listen", 0, c.listen)},  // port 0: any free port (tests)
       {"workers", L.integer("workers", 0, 1024, c.workers)},
       {"slots", L.integer("slots", 1, 65536, c.slots)},
@@ -474,6 +483,7 @@ Result<Config> load_root(Loader& L, const YAML::Node& root, Config c) {
   tc.step_s = uint32_t(step_ms / kSecond);
   tc.refit_s = uint32_t(refit_ms / kSecond);
   tc.save_s = uint32_t(save_ms / kSecond);
+  bc.interval_s = uint32_t(plan_ms / kSecond);
   if (!L.failed()) {
     cross_check(L, c, has_segment_size ? &segment_size : nullptr);
   }

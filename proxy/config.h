@@ -62,6 +62,14 @@ struct TelemetryConfig {
   bool enabled = true;
 };
 
+// The balancer (DESIGN §8): when it plans and whether it acts.
+struct BalancerConfig {
+  bool enabled = true;               // FORESHARD BALANCER on|off changes it at run time
+  std::string mode = "predictive";   // static|reactive|predictive
+  uint32_t interval_s = 60;          // between plans
+  uint64_t rate_bytes_per_s = 20ull << 20;  // expected copy rate, for "start by" times
+};
+
 struct Config {
   std::string file;            // path it was loaded from (for messages)
   HostPort listen{"127.0.0.1", 7000};
@@ -80,6 +88,7 @@ struct Config {
   Timeouts timeouts;
   Limits limits;
   TelemetryConfig telemetry;
+  BalancerConfig balancer;
 
   // Names kept from the seed design; validated now, used by the balancer and
   // migration engine.

@@ -4,8 +4,10 @@
 // immutable snapshots they publish atomically, never by touching loop state.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace proxy {
@@ -19,6 +21,39 @@ struct BackendForecastGauge {
   double forecast_error = 0;  // rolling error of this backend's forecasts (sMAPE, 0..2)
 };
 
+// A Prometheus histogram kept by the control plane (seconds).
+struct SecondsHistogram {
+  std::vector<double> bounds;   // upper bounds, ascending; +Inf is implied
+  std::vector<uint64_t> counts; // per bucket, not cumulative; bounds.size() + 1
+  double sum = 0;
+  uint64_t count = 0;
+
+  explicit SecondsHistogram(std::vector<double> b = {})
+      : bounds(std::move(b)), counts(bounds.size() + 1, 0) {}
+  void observe(double v) {
+    size_t i = 0;
+    while (i < bounds.size() && v > bounds[i]) {
+      ++i;
+    }
+    ++counts[i];
+    sum += v;
+    ++count;
+  }
+};
+
+// Migration and balancer figures for Prometheus.
+struct MigrationGauges {
+  uint64_t done = 0, aborted = 0;       // moves finished, by result
+  uint64_t keys_copied = 0, bytes_copied = 0;
+  uint64_t mismatches = 0;              // validation mismatches (each one re-copied or aborted)
+  uint64_t dirty_keys = 0;              // of the running move
+  std::string running_phase;            // metric label of the running move's phase; "" = none
+  SecondsHistogram switch_pause;
+  std::vector<std::pair<std::string, SecondsHistogram>> phase_durations;
+  int balancer_enabled = -1;            // -1: no balancer in this build
+  std::vector<std::pair<std::string, uint64_t>> balancer_decisions;  // action -> count
+};
+
 class ControlPlane {
  public:
   virtual ~ControlPlane() = default;
@@ -28,6 +63,7 @@ class ControlPlane {
   // FORESHARD STATUS: one line per control-plane component.
   virtual std::string status_report() const = 0;
   virtual std::vector<BackendForecastGauge> backend_gauges() const = 0;
+  virtual MigrationGauges migration_gauges() const = 0;
   // FORESHARD MIGRATE | MIGRATIONS | ABORT | SPLIT | MERGE | DRAIN: args[0] is
   // the upper-cased subcommand. The reply text, or an error text ("ERR ...")
   // with *error set.

@@ -15,6 +15,17 @@
 //   foreshard_backend_predicted_load_ops{backend}        gauge (max forecast over the horizon)
 //   foreshard_backend_predicted_load_upper_ops{backend}  gauge (its interval's upper end)
 //   foreshard_forecast_error{backend}                    gauge (rolling sMAPE)
+//   foreshard_migrations_total{result}                   counter (done, aborted)
+//   foreshard_migrations_in_flight{phase}                gauge (preflight, copying, catching_up, switching, cleanup)
+//   foreshard_migration_phase_duration_seconds{phase}    histogram (of finished moves)
+//   foreshard_migration_keys_copied_total                counter
+//   foreshard_migration_bytes_copied_total               counter (DUMP payload bytes)
+//   foreshard_migration_switch_pause_seconds             histogram (write hold of each completed move)
+//   foreshard_migration_validation_mismatches_total      counter
+//   foreshard_migration_dirty_keys                       gauge (backlog of the running move)
+//   foreshard_balancer_enabled                           gauge (when the build has a balancer)
+//   foreshard_balancer_decisions_total{action}           counter (move, split, merge)
+// The control plane's families are built in metrics_control.cc.
 // "backend" is "proxy" for commands the proxy answers itself.
 #include "proxy/metrics.h"
 
@@ -23,6 +34,7 @@
 #include <prometheus/metric_family.h>
 
 #include "proxy/commands.h"
+#include "proxy/metrics_families.h"
 #include "proxy/control_plane.h"
 #include "proxy/log.h"
 #include "proxy/worker.h"
@@ -42,28 +54,6 @@ class WorkerCollectable : public prometheus::Collectable {
   ProxyContext& ctx_;
 };
 
-namespace {
-
-MetricFamily family(const char* name, const char* help, MetricType type) {
-  MetricFamily f;
-  f.name = name;
-  f.help = help;
-  f.type = type;
-  return f;
-}
-
-ClientMetric value(MetricType type, double v, std::vector<ClientMetric::Label> labels = {}) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (type == MetricType::Counter) {
-    m.counter.value = v;
-  } else {
-    m.gauge.value = v;
-  }
-  return m;
-}
-
-}  // namespace
 
 std::vector<MetricFamily> WorkerCollectable::Collect() const {
   const Config& cfg = *ctx_.config;
@@ -167,22 +157,7 @@ std::vector<MetricFamily> WorkerCollectable::Collect() const {
   std::vector<MetricFamily> all = {req,   err,      lat,   up,  rec, cap, segs,
                                    conns, total, rejected, epoch, bin, bout};
   if (ctx_.control != nullptr) {
-    auto load = family("foreshard_backend_load_ops", "Observed load over the last telemetry step.",
-                       MetricType::Gauge);
-    auto pred = family("foreshard_backend_predicted_load_ops",
-                       "Highest forecast load over the prediction horizon.", MetricType::Gauge);
-    auto upper = family("foreshard_backend_predicted_load_upper_ops",
-                        "Upper end of the forecast interval at that point.", MetricType::Gauge);
-    auto ferr = family("foreshard_forecast_error", "Rolling sMAPE of each backend's forecasts.",
-                       MetricType::Gauge);
-    for (const BackendForecastGauge& g : ctx_.control->backend_gauges()) {
-      std::vector<ClientMetric::Label> lbl = {{"backend", g.backend}};
-      load.metric.push_back(value(MetricType::Gauge, g.observed_ops, lbl));
-      pred.metric.push_back(value(MetricType::Gauge, g.predicted_ops, lbl));
-      upper.metric.push_back(value(MetricType::Gauge, g.predicted_upper, lbl));
-      ferr.metric.push_back(value(MetricType::Gauge, g.forecast_error, lbl));
-    }
-    all.insert(all.end(), {load, pred, upper, ferr});
+    append_control_families(*ctx_.control, all);
   }
   return all;
 }

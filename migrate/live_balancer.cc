@@ -1,0 +1,221 @@
+// LiveBalancer implementation: planner input from live telemetry and
+// forecasts, the plan report, and the hand-off of actions to Migrations.
+#include "migrate/live_balancer.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include "proxy/log.h"
+
+namespace migrate {
+
+namespace {
+
+BalancerMode mode_from(const std::string& name) {
+  BalancerMode m = BalancerMode::Predictive;
+  parse_balancer_mode(name, m);
+  return m;
+}
+
+// The forecast's mean over [t, t + step) at each profile point after the
+// first (point 0 is now: the caller sets it to the measured load).
+std::vector<double> profile_of(const SeriesForecast& f, uint64_t now, int64_t step, size_t points,
+                               double now_value) {
+  std::vector<double> p(points, now_value);
+  if (f.yhat.empty() || f.step_s == 0) {
+    return p;
+  }
+  for (size_t k = 1; k < points; ++k) {
+    int64_t t = int64_t(now) + int64_t(k) * step;
+    int64_t i = (t - int64_t(f.start_unix_s)) / int64_t(f.step_s);
+    i = std::clamp<int64_t>(i, 0, int64_t(f.yhat.size()) - 1);
+    p[k] = f.yhat[size_t(i)];
+  }
+  return p;
+}
+
+std::string clock_text(int64_t unix_s) {
+  time_t t = time_t(unix_s);
+  tm tmv{};
+  gmtime_r(&t, &tmv);
+  char b[16];
+  strftime(b, sizeof b, "%H:%M:%S", &tmv);
+  return b;
+}
+
+}  // namespace
+
+LiveBalancer::LiveBalancer(proxy::ProxyContext& ctx, MapAuthority& auth, Migrations& migrations)
+    : ctx_(ctx),
+      auth_(auth),
+      migrations_(migrations),
+      enabled_(ctx.config->balancer.enabled),
+      mode_(mode_from(ctx.config->balancer.mode)) {}
+
+BalancerParams LiveBalancer::params() const {
+  const proxy::Config& cfg = *ctx_.config;
+  BalancerParams p;
+  p.mode = mode_.load();
+  p.load_threshold = cfg.load_threshold;
+  p.horizon_seconds = cfg.prediction_horizon_s;
+  p.step_seconds = std::max<int64_t>(cfg.telemetry.step_s, 1);
+  p.plan_interval_seconds = cfg.balancer.interval_s;
+  p.max_concurrent_migrations = 1;  // Migrations runs one move at a time
+  p.rate.bytes_per_second = double(cfg.balancer.rate_bytes_per_s);
+  p.rate.fixed_seconds = 2.0 * cfg.validation_interval_ms / 1000.0 + 1.0;
+  return p;
+}
+
+PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecasts,
+                              uint64_t now, int64_t step, int64_t horizon) const {
+  const proxy::Config& cfg = *ctx_.config;
+  PlanInput in;
+  in.now = int64_t(now);
+  for (const proxy::BackendConfig& b : cfg.backends) {
+    in.backends.push_back({b.capacity, b.maxmemory > 0 ? double(b.maxmemory) : 1e18});
+  }
+  auto map = auth_.current();
+  size_t points = size_t(horizon / std::max<int64_t>(step, 1)) + 1;
+  const SeriesForecast* other = forecasts != nullptr ? forecasts->find("other") : nullptr;
+  // Segments without a forecast of their own share the "other" profile, each
+  // weighted by its share of the load that profile stands for now.
+  std::vector<uint32_t> in_other;
+  double other_now = 0;
+  in.profiles.emplace_back();  // 0: "other", filled below
+  for (uint32_t i = 0; i < map->size(); ++i) {
+    const proxy::Segment& s = map->segment(i);
+    SegmentInfo si;
+    si.id = i;
+    si.first = s.first;
+    si.last = s.last;
+    si.owner = s.owner;
+    Series recent = history.recent_segment(s.first, s.last, 1);
+    si.load_now = recent.values.empty() ? 0 : recent.values.back();
+    const SeriesForecast* own =
+        forecasts != nullptr ? forecasts->find("segment " + std::to_string(i)) : nullptr;
+    if (own != nullptr) {
+      si.profile = uint32_t(in.profiles.size());
+      in.profiles.push_back(profile_of(*own, now, step, points, si.load_now));
+    } else if (other != nullptr) {
+      si.profile = 0;
+      in_other.push_back(uint32_t(in.segments.size()));
+      other_now += si.load_now;
+    } else {  // no forecast yet: a flat profile at today's load
+      si.profile = uint32_t(in.profiles.size());
+      in.profiles.emplace_back(points, si.load_now);
+    }
+    in.segments.push_back(si);
+  }
+  in.profiles[0] = other != nullptr ? profile_of(*other, now, step, points, other_now)
+                                    : std::vector<double>(points, 0.0);
+  for (uint32_t k : in_other) {
+    in.segments[k].weight = other_now > 0 ? in.segments[k].load_now / other_now : 0;
+  }
+  for (const Migrations::Flight& f : migrations_.in_flight()) {
+    uint32_t i = map->segment_of_slot(f.first);
+    in.in_flight.push_back({i, map->segment(i).owner, f.to});
+  }
+  return in;
+}
+
+void LiveBalancer::run(const History& history, std::shared_ptr<const ForecastSet> forecasts,
+                       uint64_t now) {
+  BalancerParams p = params();
+  if (p.mode == BalancerMode::Static) {
+    std::lock_guard<std::mutex> lock(mu_);
+    report_ = "balancer mode static: it never moves segments\n";
+    return;
+  }
+  PlanInput in = input(history, forecasts.get(), now, p.step_seconds, p.horizon_seconds);
+  Plan plan = migrate::plan(in, p);
+  const auto& names = auth_.current()->backend_names();
+  std::string text = "plan at " + clock_text(int64_t(now)) + " UTC, mode " +
+                     balancer_mode_name(p.mode) + ", " + (enabled_ ? "acting" : "off (plan only)") +
+                     (forecasts ? "" : ", no forecast yet (flat profiles)") + ": " +
+                     std::to_string(plan.actions.size()) + " action(s)\n";
+  for (const Action& a : plan.actions) {
+    text += std::string("  ") + action_kind_name(a.kind) + " segment " + std::to_string(a.segment);
+    if (a.kind == ActionKind::Move) {
+      text += " " + names.at(a.from) + " -> " + names.at(a.to);
+    }
+    text += ": " + a.reason + "\n";
+  }
+  for (const std::string& n : plan.notes) {
+    text += "  note: " + n + "\n";
+  }
+  if (enabled_ && !plan.actions.empty()) {
+    text += act(plan);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++plans_;
+  report_ = text;
+}
+
+std::string LiveBalancer::act(const Plan& plan) {
+  if (migrations_.recovering()) {
+    return "  did nothing: journalled cleanups are still running\n";
+  }
+  const auto& names = auth_.current()->backend_names();
+  std::string done;
+  for (const Action& a : plan.actions) {
+    std::vector<std::string> args;
+    switch (a.kind) {
+      case ActionKind::Move:
+        args = {"MIGRATE", std::to_string(a.segment), names.at(a.to)};
+        break;
+      case ActionKind::Split:
+        args = {"SPLIT", std::to_string(a.segment), std::to_string(a.at_slot)};
+        break;
+      case ActionKind::Merge:
+        args = {"MERGE", std::to_string(a.segment), std::to_string(a.other)};
+        break;
+    }
+    bool error = false;
+    std::string reply = migrations_.admin(args, &error);
+    done += "  did " + args[0] + " " + args[1] + ": " + reply + "\n";
+    LOG_INFO("balancer", "{} {}: {} ({})", action_kind_name(a.kind), a.segment, reply, a.reason);
+    if (error) {
+      break;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    (a.kind == ActionKind::Move ? moves_ : a.kind == ActionKind::Split ? splits_ : merges_)++;
+    if (a.kind != ActionKind::Move) {
+      break;  // segment indexes changed: the next plan sees the new map
+    }
+  }
+  return done;
+}
+
+std::string LiveBalancer::plan_report() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return report_;
+}
+
+std::vector<std::pair<std::string, uint64_t>> LiveBalancer::decisions() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {{"move", moves_}, {"split", splits_}, {"merge", merges_}};
+}
+
+std::string LiveBalancer::admin(const std::vector<std::string>& args, bool* error) {
+  *error = false;
+  if (args.size() == 1) {
+    return std::string("balancer ") + (enabled_ ? "on" : "off") + ", mode " +
+           balancer_mode_name(mode_.load());
+  }
+  std::string v = args[1];
+  std::transform(v.begin(), v.end(), v.begin(), ::tolower);
+  BalancerMode m;
+  if (v == "on" || v == "off") {
+    enabled_.store(v == "on");
+  } else if (v != "oracle" && parse_balancer_mode(v, m)) {
+    mode_.store(m);
+  } else {
+    *error = true;
+    return "ERR usage: FORESHARD BALANCER [on|off|static|reactive|predictive]";
+  }
+  LOG_INFO("balancer", "set {} by FORESHARD BALANCER", v);
+  return "OK balancer " + std::string(enabled_ ? "on" : "off") + ", mode " +
+         balancer_mode_name(mode_.load());
+}
+
+}  // namespace migrate

@@ -1,0 +1,59 @@
+// LiveBalancer: the balancer in the running proxy (DESIGN §8). On the
+// control loop, every balancer.interval, it turns the History's recent load,
+// the Forecaster's latest forecasts and the segment map into the planner's
+// input (migrate/balancer.h: the same pure planner `foreshard simulate` runs),
+// keeps the plan for FORESHARD PLAN, and when enabled starts its actions
+// through Migrations (one move at a time). FORESHARD BALANCER on|off|<mode>.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "migrate/balancer.h"
+#include "migrate/forecaster.h"
+#include "migrate/history.h"
+#include "migrate/map_authority.h"
+#include "migrate/migrations.h"
+#include "proxy/context.h"
+
+namespace migrate {
+
+class LiveBalancer {
+ public:
+  LiveBalancer(proxy::ProxyContext& ctx, MapAuthority& auth, Migrations& migrations);
+
+  // Control loop: plans from these inputs and, when enabled, acts.
+  void run(const History& history, std::shared_ptr<const ForecastSet> forecasts, uint64_t now_unix_s);
+
+  // FORESHARD PLAN: the last plan, its actions with reasons, and what it did.
+  std::string plan_report() const;
+  // FORESHARD BALANCER [on|off|static|reactive|predictive]: any thread.
+  std::string admin(const std::vector<std::string>& args, bool* error);
+
+  bool enabled() const { return enabled_.load(); }
+  // Actions started, by kind (move, split, merge).
+  std::vector<std::pair<std::string, uint64_t>> decisions() const;
+
+  // Builds the planner's input (public for tests).
+  PlanInput input(const History& history, const ForecastSet* forecasts, uint64_t now_unix_s,
+                  int64_t step_s, int64_t horizon_s) const;
+
+ private:
+  BalancerParams params() const;
+  std::string act(const Plan& plan);
+
+  proxy::ProxyContext& ctx_;
+  MapAuthority& auth_;
+  Migrations& migrations_;
+  std::atomic<bool> enabled_;
+  std::atomic<BalancerMode> mode_;
+  mutable std::mutex mu_;  // guards the report and counters below
+  std::string report_ = "no plan yet: the balancer plans every balancer.interval\n";
+  uint64_t moves_ = 0, splits_ = 0, merges_ = 0, plans_ = 0;
+};
+
+}  // namespace migrate
