@@ -1,0 +1,109 @@
+"""ctest "ops_prometheus" (run under tests/clients/with_fleet.sh): starts
+Debian's prometheus on a free loopback port with a generated scrape config
+(1 s interval, storage in a temp dir) pointing at foreshard's metrics port,
+drives load through foreshard with redis-py, and queries the Prometheus HTTP
+API until foreshard_ series with non-zero values appear: request rates on
+every backend and all three backends up. Stops the prometheus it started."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lib"))
+import redis  # noqa: E402
+from fleet import free_port  # noqa: E402
+
+DEADLINE_S = 40
+
+
+def query(prom_port, expr):
+    url = f"http://127.0.0.1:{prom_port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(url, timeout=5) as r:
+        body = json.load(r)
+    if body.get("status") != "success":
+        raise RuntimeError(f"query {expr!r}: {body}")
+    return body["data"]["result"]
+
+
+def main():
+    fs_port = int(os.environ["FS_PORT"])
+    metrics_port = int(os.environ["FS_METRICS_PORT"])
+    prom_port = free_port()
+    work = tempfile.mkdtemp(prefix="foreshard-prom.")
+    cfg = os.path.join(work, "prometheus.yml")
+    with open(cfg, "w") as f:
+        f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                "scrape_configs:\n  - job_name: foreshard\n    static_configs:\n"
+                f"      - targets: ['127.0.0.1:{metrics_port}']\n")
+    log = open(os.path.join(work, "prometheus.log"), "w")
+    prom = subprocess.Popen(
+        ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={work}/data",
+         f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=work)
+    try:
+        return run(fs_port, prom_port, prom)
+    finally:
+        prom.terminate()
+        try:
+            prom.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            prom.kill()
+            prom.wait()
+        log.close()
+        if os.environ.get("KEEP_PROM_LOG"):
+            print("prometheus work dir:", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run(fs_port, prom_port, prom):
+    client = redis.Redis(host="127.0.0.1", port=fs_port)
+    start = time.monotonic()
+    sent = 0
+    checks = {
+        # Each: PromQL, how many series must come back with a value > 0.
+        "request rate per backend": ('sum by (backend) (rate(foreshard_requests_total{backend!="proxy"}[5s])) > 0', 3),
+        "backends up": ("foreshard_backend_up == 1", 3),
+        "requests counted": ("sum(foreshard_requests_total) > 0", 1),
+        "latency observed": ("sum by (backend) (foreshard_backend_request_duration_seconds_count) > 0", 3),
+        "client connections": ("foreshard_client_connections > 0", 1),
+    }
+    seen = {}
+    while time.monotonic() - start < DEADLINE_S:
+        if prom.poll() is not None:
+            print(f"FAIL: prometheus exited with {prom.returncode}")
+            return 1
+        pipe = client.pipeline(transaction=False)
+        for i in range(200):
+            pipe.set(f"ops:prom:{sent + i}", i)
+            pipe.get(f"ops:prom:{sent + i}")
+        pipe.execute()
+        sent += 200
+        try:
+            for name, (expr, want) in checks.items():
+                result = query(prom_port, expr)
+                if len(result) >= want and all(float(r["value"][1]) > 0 for r in result):
+                    seen.setdefault(name, (time.monotonic() - start, result))
+        except OSError:
+            pass  # prometheus still starting
+        if len(seen) == len(checks):
+            break
+        time.sleep(0.5)
+    for name, (expr, want) in checks.items():
+        if name in seen:
+            t, result = seen[name]
+            values = ", ".join(f"{r['metric'].get('backend', '')}={float(r['value'][1]):.4g}" for r in result)
+            print(f"ok   {name}: after {t:.1f} s: {values}")
+        else:
+            print(f"FAIL {name}: no {want} series > 0 for `{expr}` within {DEADLINE_S} s")
+    print(f"{sent * 2} commands sent")
+    return 0 if len(seen) == len(checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
