@@ -3,7 +3,8 @@
 #  1. docker/docker-compose.yml is valid (`docker-compose config -q`, no engine needed);
 #  2. docker/Dockerfile passes dockerfilelint; its build stage installs exactly
 #     the -dev/build packages of scripts/setup.sh, and its runtime stage every
-#     Debian package the built foreshard binary links (ldd + dpkg -S);
+#     Debian package the built foreshard binary links (ldd + dpkg -S), and
+#     that binary accepts docker/foreshard.yaml (serve --check);
 #  3. docker/alerts.yml passes `promtool check rules` and its unit tests
 #     (tests/ops/alerts_test.yml); docker/prometheus.yml passes `promtool check config`;
 #  4. the Grafana dashboard type-checks against @grafana/schema (tests/ops/dashboard);
@@ -51,8 +52,10 @@ if [ -x "$bin" ]; then
     esac
     grep -qx "$pkg" "$tmp/runtime" || bad "runtime stage lacks $pkg (for $lib)"
   done
+  step "foreshard serve --check docker/foreshard.yaml"
+  "$bin" serve -c docker/foreshard.yaml --check || bad "docker/foreshard.yaml is not a valid config"
 else
-  echo "skipped: no binary at $bin"
+  echo "skipped (and the config check): no binary at $bin"
 fi
 
 step "promtool check rules / test rules / check config"
