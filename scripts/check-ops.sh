@@ -2,7 +2,8 @@
 # Offline checks of the operations files (ctest "ops_check", label ops):
 #  1. docker/docker-compose.yml is valid (`docker-compose config -q`, no engine needed);
 #  2. docker/Dockerfile passes dockerfilelint; its build stage installs exactly
-#     the -dev/build packages of scripts/setup.sh, and its runtime stage every
+#     the -dev/build packages of scripts/setup.sh and copies every source cmake
+#     needs (configured in a temp dir), its runtime stage has every
 #     Debian package the built foreshard binary links (ldd + dpkg -S), and
 #     that binary accepts docker/foreshard.yaml (serve --check);
 #  3. docker/alerts.yml passes `promtool check rules` and its unit tests
@@ -39,6 +40,14 @@ sed -n '/^pkgs=(/,/^)/p' scripts/setup.sh | tr ' ' '\n' \
   | grep -E -- '-dev$|^(build-essential|cmake|pkg-config)$' | sort -u >"$tmp/setup"
 stage_pkgs 1 >"$tmp/build"
 diff "$tmp/setup" "$tmp/build" || bad "Dockerfile build stage and scripts/setup.sh differ (< setup.sh, > Dockerfile)"
+
+step "the sources the Dockerfile's build stage copies configure with cmake"
+mkdir -p "$tmp/ctx"
+for src in $(awk '/^FROM /{stage++} stage==1 && /^COPY /{print $2}' docker/Dockerfile); do
+  cp -r "$src" "$tmp/ctx/"
+done
+cmake -S "$tmp/ctx" -B "$tmp/ctx/build" -DFORESHARD_TESTS=OFF >"$tmp/cmake.log" 2>&1 \
+  || { cat "$tmp/cmake.log"; bad "the build stage lacks sources cmake needs (a COPY missing?)"; }
 
 step "Dockerfile runtime stage has every package the binary links"
 bin=${FORESHARD_BIN:-build/app/foreshard}
