@@ -9,7 +9,8 @@
 #  3. docker/alerts.yml passes `promtool check rules` and its unit tests
 #     (tests/ops/alerts_test.yml); docker/prometheus.yml passes `promtool check config`;
 #  4. the Grafana dashboard type-checks against @grafana/schema (tests/ops/dashboard);
-#  5. every foreshard_* metric the dashboard and the alerts use is in docs/METRICS.md.
+#  5. every foreshard_* metric the dashboard and the alerts use is in docs/METRICS.md;
+#  6. every config key of proxy/config.cc is in docs/CONFIG.md.
 # Installs what it needs through scripts/setup.sh and scripts/setup-node.sh.
 #   scripts/check-ops.sh            (FORESHARD_BIN: the binary for check 2, default build/app/foreshard)
 set -euo pipefail
@@ -84,6 +85,15 @@ for m in $used; do
   grep -q "\`$m\`" docs/METRICS.md || bad "$m is used but not in docs/METRICS.md"
 done
 echo "$(echo "$used" | wc -w) metric names checked"
+
+step "every config key the loader knows is in docs/CONFIG.md"
+# Keys are the {"name", handler} entries of proxy/config.cc's tables (units
+# like "ms" and "kb" share the syntax; none is longer than two letters).
+keys=$(grep -oE '\{"[a-zA-Z]{3,}",' proxy/config.cc | tr -d '{",' | sort -u)
+for k in $keys; do
+  grep -q "| \`$k\` |" docs/CONFIG.md || bad "config key $k is not in docs/CONFIG.md"
+done
+echo "$(echo "$keys" | wc -w) config keys checked"
 
 if [ "$fail" -ne 0 ]; then
   echo "check-ops: FAILED" >&2
