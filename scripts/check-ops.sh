@@ -54,9 +54,13 @@ step "Dockerfile runtime stage has every package the binary links"
 bin=${FORESHARD_BIN:-build/app/foreshard}
 if [ -x "$bin" ]; then
   stage_pkgs 2 >"$tmp/runtime"
-  for lib in $(ldd "$bin" | awk '$3 ~ /^\// {print $3}'); do
-    pkg=$(dpkg -S "$(realpath "$lib")" 2>/dev/null | head -1 | cut -d: -f1) || true
-    [ -z "$pkg" ] && pkg=$(dpkg -S "$lib" 2>/dev/null | head -1 | cut -d: -f1) || true
+  libs=$(ldd "$bin" | awk '$3 ~ /^\// {print $3}')
+  # One dpkg -S for all (it is slow per call): a library is found under its
+  # own path or, through a symlink, under its real path.
+  # shellcheck disable=SC2046
+  dpkg -S $libs $(realpath $libs) 2>/dev/null | sed 's/^\([^:,]*\)[^ ]* \(.*\)$/\2 \1/' >"$tmp/owners" || true
+  for lib in $libs; do
+    pkg=$(awk -v a="$lib" -v b="$(realpath "$lib")" '$1 == a || $1 == b {print $2; exit}' "$tmp/owners")
     case "$pkg" in
       libc6 | libstdc++6 | libgcc-s1 | zlib1g | "") continue ;;  # in debian:bookworm-slim
     esac
