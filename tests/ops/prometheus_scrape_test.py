@@ -3,7 +3,10 @@ Debian's prometheus on a free loopback port with a generated scrape config
 (1 s interval, storage in a temp dir) pointing at foreshard's metrics port,
 drives load through foreshard with redis-py, and queries the Prometheus HTTP
 API until foreshard_ series with non-zero values appear: request rates on
-every backend and all three backends up. Stops the prometheus it started."""
+every backend and all three backends up. Then every query of the Grafana
+dashboard (docker/grafana/foreshard-dashboard.json) must be accepted by this
+Prometheus, and its request-rate and latency panels must show all three
+backends. Stops the prometheus it started."""
 import json
 import os
 import shutil
@@ -19,6 +22,8 @@ import redis  # noqa: E402
 from fleet import free_port  # noqa: E402
 
 DEADLINE_S = 40
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+DASHBOARD = os.path.join(ROOT, "docker", "grafana", "foreshard-dashboard.json")
 
 
 def query(prom_port, expr):
@@ -102,7 +107,42 @@ def run(fs_port, prom_port, prom):
         else:
             print(f"FAIL {name}: no {want} series > 0 for `{expr}` within {DEADLINE_S} s")
     print(f"{sent * 2} commands sent")
-    return 0 if len(seen) == len(checks) else 1
+    if len(seen) != len(checks):
+        return 1
+    return check_dashboard(prom_port)
+
+
+def dashboard_queries():
+    """(panel title, PromQL) of every panel target, with Grafana's variables
+    replaced as Grafana would: $backend = All, $__rate_interval = 4 scrapes."""
+    with open(DASHBOARD) as f:
+        dash = json.load(f)
+    for panel in dash["panels"]:
+        for t in panel.get("targets", []):
+            expr = t["expr"].replace("$__rate_interval", "4s").replace("$backend", ".*")
+            yield panel["title"], expr
+
+
+def check_dashboard(prom_port):
+    failed = 0
+    n = 0
+    with_data = {}
+    for title, expr in dashboard_queries():
+        n += 1
+        try:
+            result = query(prom_port, expr)
+        except (OSError, RuntimeError) as e:
+            print(f"FAIL dashboard panel {title!r}: `{expr}`: {e}")
+            failed += 1
+            continue
+        with_data[title] = with_data.get(title, 0) + len(result)
+    print(f"dashboard: {n} queries accepted by prometheus: {n - failed}; "
+          f"panels with data: {sum(1 for v in with_data.values() if v)} of {len(with_data)}")
+    for title in ("Request rate per backend", "Backend latency p99", "Backend latency p50"):
+        if with_data.get(title, 0) < 3:
+            print(f"FAIL dashboard panel {title!r}: {with_data.get(title, 0)} series, want 3 backends")
+            failed += 1
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
