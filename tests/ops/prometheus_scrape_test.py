@@ -6,7 +6,9 @@ API until foreshard_ series with non-zero values appear: request rates on
 every backend and all three backends up. Then every query of the Grafana
 dashboard (docker/grafana/foreshard-dashboard.json) must be accepted by this
 Prometheus, and its request-rate and latency panels must show all three
-backends. Stops the prometheus it started."""
+backends; the alert rules (docker/alerts.yml) must evaluate without error
+and none may be pending or firing on this healthy fleet. Stops the
+prometheus it started."""
 import json
 import os
 import shutil
@@ -24,6 +26,7 @@ from fleet import free_port  # noqa: E402
 DEADLINE_S = 40
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 DASHBOARD = os.path.join(ROOT, "docker", "grafana", "foreshard-dashboard.json")
+ALERTS = os.path.abspath(os.path.join(ROOT, "docker", "alerts.yml"))
 
 
 def query(prom_port, expr):
@@ -43,6 +46,7 @@ def main():
     cfg = os.path.join(work, "prometheus.yml")
     with open(cfg, "w") as f:
         f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                f"rule_files: ['{ALERTS}']\n"
                 "scrape_configs:\n  - job_name: foreshard\n    static_configs:\n"
                 f"      - targets: ['127.0.0.1:{metrics_port}']\n")
     log = open(os.path.join(work, "prometheus.log"), "w")
@@ -109,7 +113,22 @@ def run(fs_port, prom_port, prom):
     print(f"{sent * 2} commands sent")
     if len(seen) != len(checks):
         return 1
-    return check_dashboard(prom_port)
+    return check_dashboard(prom_port) | check_alerts(prom_port)
+
+
+def check_alerts(prom_port):
+    for _ in range(20):  # health is "unknown" until the group's first evaluation
+        with urllib.request.urlopen(f"http://127.0.0.1:{prom_port}/api/v1/rules", timeout=5) as r:
+            groups = json.load(r)["data"]["groups"]
+        rules = [rule for g in groups for rule in g["rules"]]
+        if rules and all(r.get("health") != "unknown" for r in rules):
+            break
+        time.sleep(0.5)
+    bad = [f"{r['name']}: {r.get('lastError')}" for r in rules if r.get("health") != "ok"]
+    active = [f"{r['name']} ({r['state']})" for r in rules if r.get("state") != "inactive"]
+    print(f"alerts: {len(rules)} rules loaded, unhealthy: {bad or 'none'}, "
+          f"pending or firing: {active or 'none'}")
+    return 1 if not rules or bad or active else 0
 
 
 def dashboard_queries():
