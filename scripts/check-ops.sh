@@ -57,7 +57,7 @@ if [ -x "$bin" ]; then
   libs=$(ldd "$bin" | awk '$3 ~ /^\// {print $3}')
   # One dpkg -S for all (it is slow per call): a library is found under its
   # own path or, through a symlink, under its real path.
-  # shellcheck disable=SC2046
+  # shellcheck disable=SC2046,SC2086  # word splitting wanted
   dpkg -S $libs $(realpath $libs) 2>/dev/null | sed 's/^\([^:,]*\)[^ ]* \(.*\)$/\2 \1/' >"$tmp/owners" || true
   for lib in $libs; do
     pkg=$(awk -v a="$lib" -v b="$(realpath "$lib")" '$1 == a || $1 == b {print $2; exit}' "$tmp/owners")
