@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages foreshard needs to build, run and test, only
 # when some are missing (a no-op costs one dpkg query). Used by both README
-# commands and by CI on a fresh machine.
+# commands and by CI on a fresh machine. prometheus (with promtool) and
+# docker-compose serve the ops checks (tests/ops, scripts/check-ops.sh).
 set -euo pipefail
 
 pkgs=(
@@ -9,6 +10,7 @@ pkgs=(
   libuv1-dev libhiredis-dev libyaml-cpp-dev prometheus-cpp-dev libcivetweb-dev
   doctest-dev libeigen3-dev libcli11-dev libspdlog-dev libfmt-dev libxxhash-dev
   redis-server redis-tools nutcracker python3-redis
+  prometheus docker-compose
 )
 
 missing=()
