@@ -149,6 +149,12 @@ void Controller::refit() {
     ranges.emplace_back(map->segment(i).first, map->segment(i).last);
   }
   auto inputs = select_inputs(history_, ranges, forecaster_.options().segment_share);
+  // Compressed time: the forecaster sees scaled clocks (telemetry.timeScale).
+  const uint32_t scale = ctx_.config->telemetry.time_scale;
+  for (SeriesInput& in : inputs) {
+    in.start_unix_s *= scale;
+    in.step_s *= scale;
+  }
   [[maybe_unused]] size_t n = inputs.size();  // LOG_DEBUG is compiled out with NDEBUG
   bool started = forecaster_.request(std::move(inputs), [this](std::shared_ptr<const ForecastSet> set) {
     ++refits_;

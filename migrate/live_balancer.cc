@@ -57,7 +57,7 @@ BalancerParams LiveBalancer::params() const {
   BalancerParams p;
   p.mode = mode_.load();
   p.load_threshold = cfg.load_threshold;
-  p.horizon_seconds = cfg.prediction_horizon_s;
+  p.horizon_seconds = std::max<int64_t>(cfg.prediction_horizon_s / cfg.telemetry.time_scale, 1);
   p.step_seconds = std::max<int64_t>(cfg.telemetry.step_s, 1);
   p.plan_interval_seconds = cfg.balancer.interval_s;
   p.max_concurrent_migrations = 1;  // Migrations runs one move at a time
@@ -76,6 +76,10 @@ PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecas
   }
   auto map = auth_.current();
   size_t points = size_t(horizon / std::max<int64_t>(step, 1)) + 1;
+  // Forecasts run on the scaled clock (telemetry.timeScale); profiles on the real one.
+  const uint64_t scale = cfg.telemetry.time_scale;
+  const uint64_t fnow = now * scale;
+  const int64_t fstep = step * int64_t(scale);
   const SeriesForecast* other = forecasts != nullptr ? forecasts->find("other") : nullptr;
   // Segments without a forecast of their own share the "other" profile, each
   // weighted by its share of the load that profile stands for now.
@@ -95,7 +99,7 @@ PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecas
         forecasts != nullptr ? forecasts->find("segment " + std::to_string(i)) : nullptr;
     if (own != nullptr) {
       si.profile = uint32_t(in.profiles.size());
-      in.profiles.push_back(profile_of(*own, now, step, points, si.load_now));
+      in.profiles.push_back(profile_of(*own, fnow, fstep, points, si.load_now));
     } else if (other != nullptr) {
       si.profile = 0;
       in_other.push_back(uint32_t(in.segments.size()));
@@ -106,7 +110,7 @@ PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecas
     }
     in.segments.push_back(si);
   }
-  in.profiles[0] = other != nullptr ? profile_of(*other, now, step, points, other_now)
+  in.profiles[0] = other != nullptr ? profile_of(*other, fnow, fstep, points, other_now)
                                     : std::vector<double>(points, 0.0);
   for (uint32_t k : in_other) {
     in.segments[k].weight = other_now > 0 ? in.segments[k].load_now / other_now : 0;

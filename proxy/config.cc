@@ -431,6 +431,7 @@ Result<Config> load_root(Loader& L, const YAML::Node& root, Config c) {
       {"memory", L.size("telemetry.memory", 1ull << 20, 1ull << 40, tc.memory_bytes)},
       {"refit", L.duration("telemetry.refit", kSecond, kDay, refit_ms)},
       {"save", L.duration("telemetry.save", kSecond, kDay, save_ms)},
+      {"timeScale", L.integer("telemetry.timeScale", 1, 86400, tc.time_scale)},
   };
   BalancerConfig& bc = c.balancer;
   uint64_t plan_ms = bc.interval_s * kSecond;

@@ -60,6 +60,10 @@ struct TelemetryConfig {
   uint32_t refit_s = 300;                   // how often forecasts are refitted
   uint32_t save_s = 300;                    // how often the history is saved (a save stalls the control loop ~0.2 s at 64 MB)
   bool enabled = true;
+  // Compressed time for demos and experiments: one real second stands for
+  // timeScale seconds to the forecaster (86400 / timeScale s is a "day"), and
+  // predictionHorizon is in those scaled seconds. 1 = real time.
+  uint32_t time_scale = 1;
 };
 
 // The balancer (DESIGN §8): when it plans and whether it acts.

@@ -449,6 +449,7 @@ void Session::send_part(uint16_t backend, uint64_t seq, uint32_t part, uint8_t c
                         const Command& cmd, std::string_view raw, const RoutePlan* split) {
   BackendLink& link = worker_.link(backend, protocol_);
   if (!link.accepting()) {
+    bump(worker_.counters().requests(backend, cls));  // so errors never outnumber requests
     bump(worker_.counters().errors(backend, cls));
     complete_part(seq, part, link.down_reply(), true);
     return;
