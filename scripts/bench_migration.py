@@ -297,22 +297,27 @@ def foreshard_run(args, keys_file, inside, outside, log):
                 finished = count_finished(before)
                 t0 = time.monotonic()
                 admin.execute_command("FORESHARD", "MIGRATE", 0, dst)
+                t_switch = None   # first seen in cleanup: the destination owns the segment
                 while True:
                     text = admin.execute_command("FORESHARD", "MIGRATIONS")
+                    if t_switch is None and " phase cleanup " in text:
+                        t_switch = time.monotonic()
                     if count_finished(text.splitlines()[0]) > finished:
                         break
                     time.sleep(0.01)
                 t1 = time.monotonic()
                 last = [l for l in text.splitlines() if l.startswith("past")][0]
                 m = {"t0": t0, "t1": t1, "secs": t1 - t0, "line": last,
+                     "switch_secs": (t_switch or t1) - t0,
                      "keys": int(last.split(" keys ")[1].split()[0]),
                      "bytes": int(last.split(" bytes ")[1].split()[0]),
                      "pause_ms": (float(last.split("switch pause ")[1].split()[0])
                                   if "switch pause" in last else None),
                      "ok": owner() == dst}
                 moves.append(m)
-                log("  move %d %s -> %s: %.2f s, %d keys, pause %s ms, ok=%s (load %s)" %
-                    (n + 1, cur, dst, m["secs"], m["keys"], m["pause_ms"], m["ok"], loadavg()))
+                log("  move %d %s -> %s: %.2f s (owner after %.2f s), %d keys, pause %s ms, "
+                    "ok=%s (load %s)" % (n + 1, cur, dst, m["secs"], m["switch_secs"], m["keys"],
+                                         m["pause_ms"], m["ok"], loadavg()))
                 log("    " + last)
                 time.sleep(args.gap)
             return moves
@@ -486,9 +491,11 @@ def side_summary(runs):
         "moves": len(moves), "ok": len(ok),
         "keys": statistics.median([m["keys"] for m in ok]) if ok else float("nan"),
         "secs": statistics.median(secs) if ok else float("nan"),
+        "switch_secs": (statistics.median(m["switch_secs"] for m in ok)
+                        if ok and "switch_secs" in ok[0] else float("nan")),
         "kps": statistics.median(kps) if ok else float("nan"),
         "mbs": statistics.median(mbs) if ok else float("nan"),
-        "pause": (pct(pauses, 0.5), pct(pauses, 0.99), pauses[-1]) if pauses else None,
+        "pause": (statistics.median(pauses), pct(pauses, 0.99), pauses[-1]) if pauses else None,
         "set_p99": (med("p99_before", "SET"), med("p99_during", "SET"), max(
             r["SET"]["p99_during_max"] for r in runs)),
         "get_p99": (med("p99_before", "GET"), med("p99_during", "GET"), max(
@@ -514,7 +521,8 @@ def print_table(sides, markdown):
         ("moves done / tried", lambda s: "%d / %d" % (s["ok"], s["moves"])),
         ("keys moved per move (median)",
          lambda s: "{:,.0f}".format(s["keys"]) if s["keys"] == s["keys"] else "-"),
-        ("time per move, s", lambda s: fmt(s["secs"])),
+        ("time per move incl. source cleanup, s", lambda s: fmt(s["secs"])),
+        ("time until the destination owns it, s", lambda s: fmt(s["switch_secs"])),
         ("keys/s", lambda s: "{:,.0f}".format(s["kps"]) if s["kps"] == s["kps"] else "-"),
         ("MB/s (100-byte values)", lambda s: fmt(s["mbs"], "%.1f")),
         ("switch pause p50 / p99 / max, ms",
