@@ -200,8 +200,9 @@ def in_windows(t0, t1, windows):
     return inside / max(t1 - t0, 1e-9)
 
 
-def summarize_load(bench, py, baseline_end, windows):
+def summarize_load(bench, py, baseline_end, moves, log_fn=print):
     """p99 figures before (t < baseline_end) and during the moves."""
+    windows = [(m["t0"], m["t1"]) for m in moves]
     out = {}
     for test in ("SET", "GET"):
         before = [c[2][test][1] for c in bench.chunks if test in c[2] and c[1] <= baseline_end]
@@ -222,6 +223,14 @@ def summarize_load(bench, py, baseline_end, windows):
     out["bench_lost_chunks"] = sum(1 for c in bench.chunks if len(c[2]) < 2)
     lat_b = [s for t, s in py.samples if t < baseline_end]
     lat_d = [s for t, s in py.samples if any(a <= t <= b for a, b in windows)]
+    slow = max(((s, t) for t, s in py.samples if any(a <= t <= b for a, b in windows)),
+               default=None)
+    if slow and moves:  # where the slowest call fell within its move
+        n, m = max((i, m) for i, m in enumerate(moves) if m["t0"] <= slow[1])
+        log_fn("  slowest Python call during the moves: %.1f ms, started %.2f s into move %d "
+               "(%.2f s long%s)" % (slow[0] * 1e3, slow[1] - m["t0"], n + 1, m["secs"],
+                                   ", owner changed at %.2f s" % m["switch_secs"]
+                                   if "switch_secs" in m else ""))
     out["py"] = {"p99_before": pct(lat_b, 0.99) * 1e3, "p99_during": pct(lat_d, 0.99) * 1e3,
                  "max_during": max(lat_d) * 1e3 if lat_d else float("nan"),
                  "ops": py.ops, "errors": dict(py.errors)}
@@ -246,8 +255,7 @@ def run_load(port, cluster, make_client, inside, outside, chunk, baseline_s, mov
         py.stop.set()
         bench.join(timeout=120)
         py.join(timeout=30)
-    windows = [(m["t0"], m["t1"]) for m in moves]
-    s = summarize_load(bench, py, baseline_end, windows)
+    s = summarize_load(bench, py, baseline_end, moves)
     s["moves"] = moves
     s["loadavg"] = (load_before, load_during)
     return s
