@@ -24,8 +24,9 @@ to it and, on the cluster side, the MOVED/ASK/TRYAGAIN replies redis-py handled
 (it logs each on the `redis.cluster` logger). foreshard's own error counter
 (foreshard_request_errors_total at its metrics port) is read at the end.
 
-Everything started here runs on 127.0.0.1, free ports, a tmp dir, and is
-stopped here by PID.
+Everything started here runs on 127.0.0.1, free ports, a tmp dir (kept, with
+the logs), and is stopped here by PID. Exit status 1 when a move did not finish
+(e.g. an aborted foreshard move) or a client of foreshard saw an error.
 
   scripts/bench_migration.py [--keys N] [--quick] [--moves M] [--repeat R]
                              [--side both|foreshard|cluster] [--markdown]
