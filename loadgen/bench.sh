@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Throughput of foreshard-load next to redis-benchmark on the same target in the same run
+# (docs/LOADGEN.md), then a seasonal run through foreshard while segments move live.
+#   loadgen/bench.sh [seconds per run, default 5] [rounds, default 2]
+# Targets: a plain redis-server, then foreshard in front of 3 redis-servers (all on free
+# loopback ports, stopped by PID at the end). Both tools use 8 connections, 16 requests in
+# flight each, 64-byte values, 100,000 keys, half GET half SET; foreshard-load is asked for
+# far more than it can do (--peak-ops 1e6, --amplitude 0) so that it runs flat out.
+# Environment: FORESHARD_BIN, LOADGEN_BIN (defaults under build/).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/scripts/lib/fleet.sh"
+LOADGEN_BIN=${LOADGEN_BIN:-$root/build/loadgen/foreshard-load}
+secs=${1:-5}
+rounds=${2:-2}
+dir=$(mktemp -d /tmp/foreshard-loadgen-bench.XXXXXX)
+trap 'fleet_stop "$dir/fleet"; fleet_stop "$dir"; rm -rf "$dir"' EXIT
+: >"$dir/pids"
+
+ops() {  # json file -> "ops/s errors p50 p99"
+  /usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))
+print("%.0f ops/s, errors %d, p50 %.3f ms, p99 %.3f ms" % (s["ops_per_sec"],
+      s["errors"]["total"], s["latency_ms"]["p50"], s["latency_ms"]["p99"]))' "$1"
+}
+
+compare() {  # label port
+  local label=$1 port=$2 r n
+  n=$((secs * 60000))
+  for ((r = 1; r <= rounds; r++)); do
+    echo "== $label, round $r ($(cut -d' ' -f1-3 /proc/loadavg) load)"
+    echo -n "redis-benchmark: "
+    redis-benchmark -p "$port" -c 8 -P 16 -t set,get -n "$n" -r 100000 -d 64 -q 2>&1 |
+      tr '\r' '\n' | grep 'per second' | tr '\n' ' '
+    echo
+    "$LOADGEN_BIN" --port "$port" -c 8 -P 16 --duration "$secs" --day-seconds "$secs" \
+      --peak-ops 1000000 --amplitude 0 --keys 100000 --value-size 64 --read-ratio 0.5 -q \
+      --json "$dir/run.json" >/dev/null
+    echo "foreshard-load:  $(ops "$dir/run.json")"
+  done
+}
+
+p=$(free_port)
+redis_start "$dir" "$p"
+compare "redis-server (direct)" "$p"
+
+fleet_start "$dir/fleet" 3
+compare "foreshard + 3 redis-servers" "$FS_PORT"
+
+# Seasonal load through foreshard while segments 0..7 move to another backend one after the
+# other: every request must be answered (errors 0), the switches only add latency.
+echo "== seasonal run through foreshard, 8 live moves"
+"$LOADGEN_BIN" --port "$FS_PORT" -c 8 -P 16 --duration $((secs * 2)) --day-seconds $((secs * 2)) \
+  --peak-ops 20000 --keys 100000 --groups 4 --prefill -q --json "$dir/move.json" >/dev/null &
+lg=$!
+sleep 2
+for seg in 0 1 2 3 4 5 6 7; do
+  owner=$(redis-cli -p "$FS_PORT" FORESHARD SEGMENTS | sed -n "$((seg + 2))p" | awk '{print $6}')
+  dst=redis-1; [ "$owner" = redis-1 ] && dst=redis-2
+  redis-cli -p "$FS_PORT" FORESHARD MIGRATE "$seg" "$dst" >/dev/null
+  for _ in $(seq 200); do
+    redis-cli -p "$FS_PORT" FORESHARD MIGRATIONS | head -1 | grep -q 'running: 0' && break
+    sleep 0.05
+  done
+done
+redis-cli -p "$FS_PORT" FORESHARD MIGRATIONS | head -1
+wait "$lg"
+echo "foreshard-load:  $(ops "$dir/move.json")"
