@@ -194,7 +194,7 @@ class Conn {
       std::memmove(in_.data(), in_.data() + pos, in_len_ - pos);
       in_len_ -= pos;
     }
-    d_.dispatch();
+    d_.dispatch((ring_.size() + 1) / 2);  // refill in batches: fewer, larger writes
     d_.advance();
   }
 
@@ -338,7 +338,7 @@ void Driver::start_run() {
   dispatch();
 }
 
-void Driver::dispatch() {
+void Driver::dispatch(size_t min_room) {
   if (phase_ == Phase::Prefill) {
     for (auto& c : conns_) {
       while (c->up() && c->room() > 0 && prefill_next_ < w_.key_count()) {
@@ -365,7 +365,7 @@ void Driver::dispatch() {
   const size_t n = conns_.size();
   for (size_t i = 0; i < n && budget_ >= 1; ++i) {
     Conn& c = *conns_[(rr_ + i) % n];
-    if (!c.up()) continue;
+    if (!c.up() || c.room() < min_room) continue;
     size_t k = std::min(c.room(), static_cast<size_t>(budget_));
     for (size_t j = 0; j < k; ++j) {
       uint64_t r1 = next_rand(), r2 = next_rand();

@@ -52,7 +52,8 @@ class Driver {
 
   void begin_when_settled();
   void start_run();
-  void dispatch();
+  // Releases the paced requests; a connection gets some only with at least min_room free.
+  void dispatch(size_t min_room = 1);
   void on_tick();
   void on_second();
   void begin_drain();
