@@ -63,12 +63,17 @@ echo "== seasonal run through foreshard, 8 live moves"
   --peak-ops 20000 --keys 100000 --groups 4 --prefill -q --json "$dir/move.json" >/dev/null &
 lg=$!
 sleep 2
+finished() {  # moves done + aborted so far
+  redis-cli -p "$FS_PORT" FORESHARD MIGRATIONS | head -1 |
+    sed -E 's/.*done: ([0-9]+), aborted: ([0-9]+).*/\1 \2/' | awk '{print $1 + $2}'
+}
 for seg in 0 1 2 3 4 5 6 7; do
   owner=$(redis-cli -p "$FS_PORT" FORESHARD SEGMENTS | sed -n "$((seg + 2))p" | awk '{print $6}')
   dst=redis-1; [ "$owner" = redis-1 ] && dst=redis-2
+  before=$(finished)
   redis-cli -p "$FS_PORT" FORESHARD MIGRATE "$seg" "$dst" >/dev/null
-  for _ in $(seq 200); do
-    redis-cli -p "$FS_PORT" FORESHARD MIGRATIONS | head -1 | grep -q 'running: 0' && break
+  for _ in $(seq 400); do
+    [ "$(finished)" -gt "$before" ] && break
     sleep 0.05
   done
 done

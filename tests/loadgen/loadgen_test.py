@@ -76,6 +76,11 @@ def direct_run():
     check(second < 0.35, f"group 0 share in the second half {second:.3f}")
 
 
+def finished_moves(port):
+    head = redis_cli(port, "FORESHARD", "MIGRATIONS").splitlines()[0]
+    return int(head.split("done: ")[1].split(",")[0]) + int(head.split("aborted: ")[1].split(",")[0])
+
+
 def migration_run():
     with tempfile.TemporaryDirectory(prefix="loadgen-test.") as d:
         fleet = Fleet(d)
@@ -102,12 +107,11 @@ def migration_run():
                  "--groups", "2", "--read-ratio", "0.5", "--timeout-ms", "10000", "--prefill",
                  "--quiet", "--json", out_file], stdout=subprocess.DEVNULL)
             time.sleep(1.5)
-            for seg, dst in moves:
+            for n, (seg, dst) in enumerate(moves, 1):
                 reply = redis_cli(port, "FORESHARD", "MIGRATE", seg, dst)
                 check(reply.startswith("OK"), f"MIGRATE {seg} {dst}: {reply}")
-                for _ in range(200):
-                    head = redis_cli(port, "FORESHARD", "MIGRATIONS").splitlines()[0]
-                    if "running: 0, queued: 0" in head:
+                for _ in range(500):  # until this move is done or aborted
+                    if finished_moves(port) >= n:
                         break
                     time.sleep(0.02)
             check(lg.wait(timeout=60) == 0, "foreshard-load failed")
