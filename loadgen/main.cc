@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--flash-duration", wc.flash_duration,
                  "real seconds of the flash crowd (default: one simulated hour)");
+  app.add_option("--zipf", wc.zipf,
+                 "key skew inside a group: weight 1/rank^s, hot keys scattered (0: uniform)")
+      ->capture_default_str();
   app.add_option("--seed", wc.seed, "seed of every random choice")->capture_default_str();
   app.add_option("--timeout-ms", dc.timeout_ms,
                  "a request unanswered this long is an error (timeout); its connection reconnects")

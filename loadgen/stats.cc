@@ -114,7 +114,8 @@ std::string Stats::summary_json(const Workload& w, const RunInfo& run, double el
     << ", \"keys\": " << c.keys << ", \"value_size\": " << run.value_size
     << ", \"read_ratio\": " << num(run.read_ratio) << ", \"groups\": " << c.groups
     << ", \"slots\": " << c.slots << ", \"timeout_ms\": " << run.timeout_ms
-    << ", \"prefill\": " << (run.prefill ? "true" : "false") << ", \"seed\": " << c.seed << "},\n";
+    << ", \"prefill\": " << (run.prefill ? "true" : "false") << ", \"zipf\": " << num(c.zipf)
+    << ", \"seed\": " << c.seed << "},\n";
   o << "  \"elapsed_s\": " << num(elapsed) << ",\n";
   o << "  \"total_ops\": " << ok_ << ",\n  \"requests_sent\": " << sent
     << ",\n  \"prefilled_keys\": " << prefilled << ",\n  \"target_ops\": " << num(target_total_, 0)

@@ -24,6 +24,7 @@ proxy::Status check(const WorkloadConfig& c) {
   if (c.keys < c.groups || c.keys > 50'000'000) return invalid("keys must be in groups..5e7");
   if (!(c.day_seconds > 0)) return invalid("day-seconds must be > 0");
   if (!(c.peak_ops > 0)) return invalid("peak-ops must be > 0");
+  if (c.zipf < 0 || c.zipf > 10) return invalid("zipf must be in [0, 10]");
   if (c.amplitude < 0 || c.amplitude > 1) return invalid("amplitude must be in [0, 1]");
   if (!c.group_peaks.empty() && c.group_peaks.size() != c.groups)
     return invalid("group-peaks needs one hour per group");
@@ -112,6 +113,24 @@ proxy::Result<Workload> Workload::build(const WorkloadConfig& cfg) {
   if (cfg.flash_at >= 0 && w.flash_keys_ == 0)
     return invalid("no key falls in the flash slot range: widen it or raise --keys");
 
+  if (cfg.zipf > 0) {
+    uint32_t n_max = 0;
+    for (const Group& gr : w.groups_) n_max = std::max(n_max, gr.key_end - gr.key_begin);
+    double acc = 0;
+    for (uint32_t r = 0; r < n_max; ++r) {
+      acc += std::pow(double(r) + 1, -cfg.zipf);
+      w.zipf_cdf_.push_back(acc);
+    }
+    w.rank_to_key_.resize(w.key_count());
+    for (const Group& gr : w.groups_) {
+      for (uint32_t k = gr.key_begin; k < gr.key_end; ++k) w.rank_to_key_[k] = k;
+      for (uint32_t k = gr.key_end - 1; k > gr.key_begin; --k) {  // Fisher-Yates
+        std::swap(w.rank_to_key_[k],
+                  w.rank_to_key_[gr.key_begin + splitmix64(rng) % (k - gr.key_begin + 1)]);
+      }
+    }
+  }
+
   double peak = 0;
   for (int m = 0; m < 24 * 60; ++m) peak = std::max(peak, w.base_weight(m / 60.0));
   w.norm_ = peak > 0 ? peak : 1;
@@ -181,10 +200,17 @@ Pick Workload::pick(double u01, uint64_t r) const {
   while (i > 0 && cum_[i] == cum_[i - 1]) --i;
   bool flash = i >= G;
   const Group& gr = groups_[flash ? i - G : i];
+  const auto group = static_cast<uint16_t>(i % G);
+  if (!flash && !zipf_cdf_.empty()) {
+    uint32_t n = gr.key_end - gr.key_begin;
+    double y = static_cast<double>(r >> 3) * 0x1.0p-53 * zipf_cdf_[n - 1];
+    auto rank = static_cast<uint32_t>(
+        std::upper_bound(zipf_cdf_.begin(), zipf_cdf_.begin() + n, y) - zipf_cdf_.begin());
+    return Pick{rank_to_key_[gr.key_begin + std::min(rank, n - 1)], group, false};
+  }
   uint32_t begin = flash ? gr.flash_begin : gr.key_begin;
   uint32_t end = flash ? gr.flash_end : gr.key_end;
-  return Pick{begin + static_cast<uint32_t>(r % (end - begin)), static_cast<uint16_t>(i % G),
-              flash};
+  return Pick{begin + static_cast<uint32_t>(r % (end - begin)), group, flash};
 }
 
 }  // namespace loadgen

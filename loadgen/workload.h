@@ -6,6 +6,7 @@
 // with its own peak hour (time zone) and amplitude, so the hot slot ranges move across the
 // simulated day; one simulated day lasts `day_seconds` real seconds. An optional flash crowd
 // multiplies the traffic of the keys in a slot range by `flash_mult` for a while, on top.
+// Inside a group keys are uniform, or Zipf-skewed (hot keys scattered over the group's slots).
 // No I/O, no clock: driver.cc owns time and sockets.
 #pragma once
 
@@ -43,6 +44,7 @@ struct WorkloadConfig {
   double flash_duration = 0;        // real seconds; 0: one simulated hour
   uint32_t flash_first = 0, flash_last = 0;  // slot range of the flash crowd
   double flash_mult = 5;
+  double zipf = 0;  // key skew inside a group: rank r drawn with weight 1/(r+1)^zipf; 0 uniform
   uint64_t seed = 1;
 };
 
@@ -92,8 +94,10 @@ class Workload {
   std::vector<char> arena_;
   std::vector<uint32_t> offsets_;
   uint32_t flash_keys_ = 0;
-  double norm_ = 1;          // max over the day of base_weight
-  std::vector<double> cum_;  // cumulative weights: groups, then their flash sets
+  double norm_ = 1;                    // max over the day of base_weight
+  std::vector<double> cum_;            // cumulative weights: groups, then their flash sets
+  std::vector<double> zipf_cdf_;       // cumulative rank weights (zipf > 0 only)
+  std::vector<uint32_t> rank_to_key_;  // per group: rank -> key index, a seeded shuffle
 };
 
 }  // namespace loadgen
