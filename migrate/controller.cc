@@ -210,6 +210,7 @@ std::vector<proxy::BackendForecastGauge> Controller::backend_gauges() const {
 proxy::MigrationGauges Controller::migration_gauges() const {
   proxy::MigrationGauges g = migrations_.gauges();
   g.balancer_enabled = balancer_.enabled() ? 1 : 0;
+  g.balancer_mode = balancer_mode_name(balancer_.mode());
   g.balancer_decisions = balancer_.decisions();
   return g;
 }

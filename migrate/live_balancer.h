@@ -35,6 +35,7 @@ class LiveBalancer {
   std::string admin(const std::vector<std::string>& args, bool* error);
 
   bool enabled() const { return enabled_.load(); }
+  BalancerMode mode() const { return mode_.load(); }
   // Actions started, by kind (move, split, merge).
   std::vector<std::pair<std::string, uint64_t>> decisions() const;
 

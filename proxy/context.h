@@ -33,6 +33,7 @@ struct ProxyContext {
 
   std::atomic<uint64_t> next_client_id{1};
   std::atomic<int64_t> connected_clients{0};
+  std::atomic<int64_t> blocked_clients{0};  // sessions waiting on a blocking command
   ClientDirectory clients;  // every worker's clients, for CLIENT LIST / KILL
   std::vector<Worker*> workers;  // set before workers start; read-only after
   ControlPlane* control = nullptr;  // set before workers start; thread-safe by contract

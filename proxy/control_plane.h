@@ -51,6 +51,7 @@ struct MigrationGauges {
   SecondsHistogram switch_pause;
   std::vector<std::pair<std::string, SecondsHistogram>> phase_durations;
   int balancer_enabled = -1;            // -1: no balancer in this build
+  std::string balancer_mode;            // static | reactive | predictive
   std::vector<std::pair<std::string, uint64_t>> balancer_decisions;  // action -> count
 };
 

@@ -1,13 +1,16 @@
 // INFO text: Redis-style "# Section" blocks describing the proxy (server,
-// clients, backends, segments, stats). Counters are summed over all workers
+// clients, memory, backends, segments, stats, and from the control plane
+// migrations, forecast, balancer); enough for redis-cli --stat. Counters are summed over all workers
 // from their single-writer atomics; nothing here takes a lock.
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
 #include "proxy/context.h"
+#include "proxy/control_plane.h"
 #include "proxy/local_commands.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
@@ -35,6 +38,72 @@ void kv(std::string& out, const std::string& k, const std::string& v) {
   out += ':';
   out += v;
   out += "\r\n";
+}
+
+uint64_t rss_bytes() {
+  long pages = 0, resident = 0;
+  if (FILE* f = fopen("/proc/self/statm", "r")) {
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2) {
+      resident = 0;
+    }
+    fclose(f);
+  }
+  return uint64_t(resident) * uint64_t(sysconf(_SC_PAGESIZE));
+}
+
+std::string human_bytes(uint64_t b) {
+  char buf[32];
+  if (b >= (1ull << 30)) {
+    snprintf(buf, sizeof buf, "%.2fG", double(b) / double(1ull << 30));
+  } else if (b >= (1ull << 20)) {
+    snprintf(buf, sizeof buf, "%.2fM", double(b) / double(1ull << 20));
+  } else {
+    snprintf(buf, sizeof buf, "%.2fK", double(b) / 1024.0);
+  }
+  return buf;
+}
+
+std::string num(double v) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+// Migrations, Forecast and Balancer: what the control plane publishes.
+void control_sections(const ControlPlane& control, const Command& cmd, std::string& out) {
+  MigrationGauges g = control.migration_gauges();
+  if (wants(cmd, "migrations", true)) {
+    out += "# Migrations\r\n";
+    kv(out, "migration_running", g.running_phase.empty() ? "0" : "1");
+    kv(out, "migration_phase", g.running_phase.empty() ? "none" : g.running_phase);
+    kv(out, "migration_dirty_keys", std::to_string(g.dirty_keys));
+    kv(out, "migrations_done", std::to_string(g.done));
+    kv(out, "migrations_aborted", std::to_string(g.aborted));
+    kv(out, "migration_keys_copied", std::to_string(g.keys_copied));
+    kv(out, "migration_bytes_copied", std::to_string(g.bytes_copied));
+    kv(out, "migration_validation_mismatches", std::to_string(g.mismatches));
+    kv(out, "migration_switch_pause_avg_ms",
+       num(g.switch_pause.count ? 1000.0 * g.switch_pause.sum / double(g.switch_pause.count) : 0));
+    out += "\r\n";
+  }
+  if (wants(cmd, "forecast", true)) {
+    out += "# Forecast\r\n";
+    for (const BackendForecastGauge& f : control.backend_gauges()) {
+      kv(out, "forecast_" + f.backend,
+         "load_ops=" + num(f.observed_ops) + ",peak_ops=" + num(f.predicted_ops) +
+             ",peak_upper_ops=" + num(f.predicted_upper) + ",smape=" + num(f.forecast_error));
+    }
+    out += "\r\n";
+  }
+  if (wants(cmd, "balancer", true) && g.balancer_enabled >= 0) {
+    out += "# Balancer\r\n";
+    kv(out, "balancer_enabled", std::to_string(g.balancer_enabled));
+    kv(out, "balancer_mode", g.balancer_mode);
+    for (const auto& [action, n] : g.balancer_decisions) {
+      kv(out, "balancer_" + action + "s", std::to_string(n));
+    }
+    out += "\r\n";
+  }
 }
 
 }  // namespace
@@ -65,6 +134,15 @@ std::string build_info(Session& s, const Command& cmd) {
     out += "# Clients\r\n";
     kv(out, "connected_clients", std::to_string(ctx.connected_clients.load()));
     kv(out, "maxclients", std::to_string(cfg.limits.max_clients));
+    kv(out, "blocked_clients", std::to_string(ctx.blocked_clients.load()));
+    out += "\r\n";
+  }
+  if (wants(cmd, "memory", true)) {
+    out += "# Memory\r\n";
+    uint64_t rss = rss_bytes();
+    kv(out, "used_memory", std::to_string(rss));  // the proxy's own RSS, not the backends'
+    kv(out, "used_memory_human", human_bytes(rss));
+    kv(out, "used_memory_rss", std::to_string(rss));
     out += "\r\n";
   }
   if (wants(cmd, "backends", true)) {
@@ -122,6 +200,9 @@ std::string build_info(Session& s, const Command& cmd) {
     kv(out, "total_net_input_bytes", std::to_string(in));
     kv(out, "total_net_output_bytes", std::to_string(outb));
     out += "\r\n";
+  }
+  if (ctx.control != nullptr) {
+    control_sections(*ctx.control, cmd, out);
   }
   if (out.size() >= 2) {
     out.resize(out.size() - 2);  // no blank line after the last section

@@ -142,6 +142,9 @@ void Session::close(const char* reason) {
   }
   // Dedicated links may hold a WATCH, a blocked call or subscriptions: close
   // them, which fails what they carry (our sink ignores it: we are closing).
+  if (blocking_link_ != nullptr) {
+    worker_.ctx().blocked_clients.fetch_sub(1, std::memory_order_relaxed);
+  }
   for (BackendLink** l : {&watch_link_, &blocking_link_, &sub_link_}) {
     if (*l != nullptr) {
       BackendLink* link = *l;
@@ -555,6 +558,7 @@ void Session::complete_part(uint64_t seq, uint32_t part, std::string_view reply,
     if (l == blocking_link_) {
       blocking_link_ = nullptr;
       blocked_ = false;
+      worker_.ctx().blocked_clients.fetch_sub(1, std::memory_order_relaxed);
       input_pending_ = !in_.empty();
     }
     worker_.release_dedicated(l, true);

@@ -329,6 +329,7 @@ void Session::blocking(const CommandInfo& info, const Command& cmd, std::string_
   }
   blocking_link_ = l;
   blocked_ = true;
+  worker_.ctx().blocked_clients.fetch_add(1, std::memory_order_relaxed);
   count_load(info, plan, raw, tail_seq_ - 1);
 }
 
