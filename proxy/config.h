@@ -101,6 +101,7 @@ struct Config {
   uint32_t replication_factor = 1;      // copies of a segment; 1 = plain move
   uint32_t validation_interval_ms = 1000;
   std::string migration_priority = "normal";  // low|normal|high
+  uint32_t max_switch_pause_ms = 2000;  // a move's write hold is bounded by this; past it, abort
 
   uint32_t effective_workers() const;
   int backend_index(const std::string& name) const;  // -1 if absent
