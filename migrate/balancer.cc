@@ -343,11 +343,13 @@ class Planner {
       a.reason =
           fmt("b%u predicted %.0f ops/s (%.0f%% of capacity, threshold %.0f%%) %s; seg %u relieves "
               "%.0f ops/s there for %s (fewest bytes for the load); b%d has the lowest predicted "
-              "peak with it, %.0f%% of capacity; takes ~%.0fs, start by %s",
+              "peak with it, %.0f%% of capacity; takes ~%.0fs, %s",
               b, before, 100 * before / in_.backends[b].capacity, 100 * p_.load_threshold,
               k_hot == 0 ? "now" : ("at " + rel(peak_at, in_.now)).c_str(), s.id, relief,
               bytes_text(s.bytes).c_str(), d, 100 * dpeak / in_.backends[d].capacity, a.duration,
-              rel(a.start_by, in_.now).c_str());
+              (a.start_by <= in_.now ? std::string("start now")
+                                     : "must start by " + rel(a.start_by, in_.now))
+                  .c_str());
       shift(pick, b, a.to);
       reserved_[a.to] += s.bytes;
       moves.push_back(std::move(a));

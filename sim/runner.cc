@@ -242,7 +242,7 @@ class Fleet {
     }
     bool reshaped = false;
     for (const migrate::Action& a : plan.actions) {
-      if (r.first_reasons.size() < 12) {
+      if (t >= 0 && r.first_reasons.size() < 12) {
         r.first_reasons.push_back("t=" + std::to_string(t) + "s " +
                                   migrate::action_kind_name(a.kind) + ": " + a.reason);
       }

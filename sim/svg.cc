@@ -1,5 +1,5 @@
 // SVG text for write_svg(): fixed 900-px-wide panels, nice ticks, polylines
-// rounded to one decimal to keep the files small.
+// rounded to whole pixels to keep the files small.
 #include "sim/svg.h"
 
 #include <cmath>
@@ -25,7 +25,7 @@ double nice_step(double range, int ticks) {
 
 std::string num(double v) {
   char b[32];
-  std::snprintf(b, sizeof b, "%.1f", v);
+  std::snprintf(b, sizeof b, "%.0f", v);
   return b;
 }
 

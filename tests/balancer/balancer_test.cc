@@ -124,7 +124,7 @@ TEST_SUITE("Balancer") {
       CHECK(p.actions[0].segment == 0);
       CHECK(p.actions[0].peak_at == in.now + 900);
       CHECK(p.actions[0].start_by == in.now + 900 - 810);
-      CHECK(p.actions[0].reason.find("start by +1m30s") != std::string::npos);
+      CHECK(p.actions[0].reason.find("must start by +1m30s") != std::string::npos);
     }
   }
 
