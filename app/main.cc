@@ -1,6 +1,7 @@
 // foreshard executable: `serve` runs the proxy, `forecast` evaluates the
-// forecasting models on CSV traces. Parses flags, loads the config, hands
-// over; exit code 0 on a clean stop, 1 on a start-up error, 2 on bad usage.
+// forecasting models on CSV traces, `simulate` replays a fleet (sim/). Parses
+// flags, loads the config, hands over; exit code 0 on a clean stop, 1 on a
+// start-up error, 2 on bad usage.
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -10,6 +11,10 @@
 #if __has_include("app/forecast_cmd.h")
 #include "app/forecast_cmd.h"
 #define HAVE_FORECAST_CMD 1
+#endif
+#if __has_include("app/simulate_cmd.h")
+#include "app/simulate_cmd.h"
+#define HAVE_SIMULATE_CMD 1
 #endif
 #include "migrate/controller.h"
 #include "proxy/config.h"
@@ -21,6 +26,11 @@ int main(int argc, char** argv) {
 #ifdef HAVE_FORECAST_CMD
   if (argc >= 2 && std::strcmp(argv[1], "forecast") == 0) {
     return run_forecast_command(argc - 1, argv + 1);
+  }
+#endif
+#ifdef HAVE_SIMULATE_CMD
+  if (argc >= 2 && std::strcmp(argv[1], "simulate") == 0) {
+    return run_simulate_command(argc - 1, argv + 1);
   }
 #endif
   CLI::App app{"foreshard: a Redis-protocol sharding proxy that forecasts load and moves "
@@ -35,6 +45,7 @@ int main(int argc, char** argv) {
   bool check_only = false;
   serve->add_flag("--check", check_only, "validate the config and exit");
   app.add_subcommand("forecast", "evaluate forecasting models: foreshard forecast eval --help");
+  app.add_subcommand("simulate", "replay a workload on a simulated fleet: foreshard simulate --help");
   CLI11_PARSE(app, argc, argv);
 
   proxy::init_logging("info");

@@ -91,8 +91,20 @@ class Planner {
     }
     setup();
     budget_ = p_.max_concurrent_migrations - static_cast<int>(in_.in_flight.size());
+    // Urgent first: moves that must start before the next plan. Then, while
+    // migration slots would otherwise idle, the deferred ones, soonest first
+    // (a throughput-bound fleet cannot afford to wait for the last moment).
+    std::vector<uint16_t> deferred;
     for (uint16_t b : hot_backends()) {
-      relieve(b);
+      if (!relieve(b, false)) {
+        deferred.push_back(b);
+      }
+    }
+    for (uint16_t b : deferred) {
+      if (p_.early_start_seconds <= 0 || budget_ <= 0 || actions_full()) {
+        break;
+      }
+      relieve(b, true);
     }
     merge_cold();
     return std::move(out_);
@@ -217,8 +229,8 @@ class Planner {
       const int k = in_.backends[b].capacity > 0 ? first_hot(b) : -1;
       if (k >= 0) {
         int at = 0;
-        hot.push_back({k, worst_excess(b, &at) / in_.backends[b].capacity,
-                       static_cast<uint16_t>(b)});
+        hot.push_back(
+            {k, worst_excess(b, &at) / in_.backends[b].capacity, static_cast<uint16_t>(b)});
       }
     }
     std::sort(hot.begin(), hot.end(), [](const Hot& a, const Hot& b) {
@@ -277,10 +289,11 @@ class Planner {
   // threshold at every point: a segment whose relief alone covers the excess
   // with the fewest bytes, else the best bytes-per-relief one. Emits the moves
   // only if the last of them must start before the next plan.
-  void relieve(uint16_t b) {
+  // Returns false when the moves were deferred (and nothing was changed).
+  bool relieve(uint16_t b, bool early) {
     const int k_hot = first_hot(b);
     if (k_hot < 0 || actions_full()) {
-      return;
+      return true;
     }
     const int64_t peak_at = time_at(k_hot);
     const double before = load_[b][k_hot];
@@ -293,6 +306,7 @@ class Planner {
     const auto saved_load = load_;
     const auto saved_reserved = reserved_;
     std::vector<Action> moves, splits;
+    std::vector<size_t> moved;  // segment index per move
     double total_duration = 0;
     int at = 0;
     for (double excess = worst_excess(b, &at); excess > 0 && !cand.empty();
@@ -326,23 +340,27 @@ class Planner {
       // Moves off one backend run one after another in the worst case, so the
       // n-th must start the sum of the first n durations before the peak.
       a.start_by = peak_at - static_cast<int64_t>(std::ceil(total_duration));
-      a.reason = fmt(
-          "b%u predicted %.0f ops/s (%.0f%% of capacity, threshold %.0f%%) %s; seg %u relieves "
-          "%.0f ops/s there for %s (fewest bytes for the load); b%d has the lowest predicted "
-          "peak with it, %.0f%% of capacity; takes ~%.0fs, start by %s",
-          b, before, 100 * before / in_.backends[b].capacity, 100 * p_.load_threshold,
-          k_hot == 0 ? "now" : ("at " + rel(peak_at, in_.now)).c_str(), s.id, relief,
-          bytes_text(s.bytes).c_str(), d, 100 * dpeak / in_.backends[d].capacity, a.duration,
-          rel(a.start_by, in_.now).c_str());
+      a.reason =
+          fmt("b%u predicted %.0f ops/s (%.0f%% of capacity, threshold %.0f%%) %s; seg %u relieves "
+              "%.0f ops/s there for %s (fewest bytes for the load); b%d has the lowest predicted "
+              "peak with it, %.0f%% of capacity; takes ~%.0fs, %s",
+              b, before, 100 * before / in_.backends[b].capacity, 100 * p_.load_threshold,
+              k_hot == 0 ? "now" : ("at " + rel(peak_at, in_.now)).c_str(), s.id, relief,
+              bytes_text(s.bytes).c_str(), d, 100 * dpeak / in_.backends[d].capacity, a.duration,
+              (a.start_by <= in_.now ? std::string("start now")
+                                     : "must start by " + rel(a.start_by, in_.now))
+                  .c_str());
       shift(pick, b, a.to);
       reserved_[a.to] += s.bytes;
       moves.push_back(std::move(a));
+      moved.push_back(pick);
     }
     // Deferred: the whole set can still start after the next plan.
-    if (!moves.empty() && moves.back().start_by > in_.now + p_.plan_interval_seconds) {
+    const int64_t wait = early ? p_.early_start_seconds : p_.plan_interval_seconds;
+    if (!moves.empty() && moves.back().start_by > in_.now + wait) {
       load_ = saved_load;
       reserved_ = saved_reserved;
-      return;
+      return false;
     }
     // Splits are metadata only (same owner): no migration slot needed.
     for (Action& a : splits) {
@@ -358,14 +376,22 @@ class Planner {
       if (budget_ <= 0 || actions_full()) {
         // Undo what could not start (its load stays on b for later plans).
         for (size_t u = j; u < moves.size(); ++u) {
-          out_.notes.push_back(fmt("seg %u off b%u waits: %d migrations at once", moves[u].segment,
-                                   b, p_.max_concurrent_migrations));
+          shift(moved[u], moves[u].to, b);
+          reserved_[moves[u].to] -= in_.segments[moved[u]].bytes;
+          if (!early) {
+            out_.notes.push_back(fmt("seg %u off b%u waits: %d migrations at once",
+                                     moves[u].segment, b, p_.max_concurrent_migrations));
+          }
         }
         break;
       }
       --budget_;
+      if (early) {
+        moves[j].reason += " (early: a migration slot is free)";
+      }
       out_.actions.push_back(std::move(moves[j]));
     }
+    return true;
   }
 
   // The candidate to take next: among those relieving at least `excess` at
@@ -451,9 +477,10 @@ class Planner {
       m.segment = x.id;
       m.other = y.id;
       m.from = x.owner;
-      m.reason = fmt("seg %u and %u on b%u are cold (peaks %.0f and %.0f ops/s, under %.0f%% of "
-                     "the mean segment's): merged, slots %u-%u",
-                     x.id, y.id, x.owner, pa, pc, 100 * p_.merge_cold_share, x.first, y.last);
+      m.reason =
+          fmt("seg %u and %u on b%u are cold (peaks %.0f and %.0f ops/s, under %.0f%% of "
+              "the mean segment's): merged, slots %u-%u",
+              x.id, y.id, x.owner, pa, pc, 100 * p_.merge_cold_share, x.first, y.last);
       out_.actions.push_back(std::move(m));
       ++j;  // c is taken
     }
@@ -471,13 +498,11 @@ class Planner {
   std::vector<double> surprise_;
   std::vector<std::vector<double>> load_;  // [backend][point]
   std::vector<double> reserved_;           // bytes promised to each backend
-  std::unordered_set<size_t> used_;       // segments split/merged by this plan
+  std::unordered_set<size_t> used_;        // segments split/merged by this plan
 };
 
 }  // namespace
 
-Plan plan(const PlanInput& in, const BalancerParams& params) {
-  return Planner(in, params).run();
-}
+Plan plan(const PlanInput& in, const BalancerParams& params) { return Planner(in, params).run(); }
 
 }  // namespace migrate

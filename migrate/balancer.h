@@ -27,12 +27,16 @@ struct MigrationRate {
 
 struct BalancerParams {
   BalancerMode mode = BalancerMode::Predictive;
-  double load_threshold = 0.8;      // a backend is hot when load > this x capacity
-  int64_t horizon_seconds = 7200;   // how far ahead predictive/oracle look
-  int64_t step_seconds = 300;       // spacing of the profile points (PlanInput::profiles)
+  double load_threshold = 0.8;         // a backend is hot when load > this x capacity
+  int64_t horizon_seconds = 7200;      // how far ahead predictive/oracle look
+  int64_t step_seconds = 300;          // spacing of the profile points (PlanInput::profiles)
   int64_t plan_interval_seconds = 60;  // how often plan() is called: a move whose
                                        // start-by time is later than the next call waits
   int max_concurrent_migrations = 2;   // in flight + started by this plan
+  // A move that could still wait starts anyway when migration slots are left
+  // after the urgent ones and its start-by time is at most this far away
+  // (soonest first); 0 = every move starts at the last plan before its start-by.
+  int64_t early_start_seconds = 1800;
   int max_actions_per_plan = 16;
   // A segment whose own predicted peak exceeds split_share x threshold x its
   // owner's capacity is split in two (never below one slot) instead of moved.
@@ -57,12 +61,12 @@ struct BackendInfo {
 // may give each segment its own profile (weight 1); the simulator shares one
 // profile per workload group and sets weight = the segment's share of it.
 struct SegmentInfo {
-  uint32_t id = 0;                // caller's identifier, echoed in actions
-  uint32_t first = 0, last = 0;   // slot range, inclusive
-  uint16_t owner = 0;             // backend index
+  uint32_t id = 0;               // caller's identifier, echoed in actions
+  uint32_t first = 0, last = 0;  // slot range, inclusive
+  uint16_t owner = 0;            // backend index
   double bytes = 0;
-  double load_now = 0;            // measured ops/s now
-  uint32_t profile = 0;           // index into PlanInput::profiles
+  double load_now = 0;   // measured ops/s now
+  uint32_t profile = 0;  // index into PlanInput::profiles
   double weight = 1;
 };
 
@@ -88,15 +92,15 @@ const char* action_kind_name(ActionKind k);  // "move" | "split" | "merge"
 
 struct Action {
   ActionKind kind = ActionKind::Move;
-  uint32_t segment = 0;   // SegmentInfo::id (merge: the lower slot range)
-  uint32_t other = 0;     // merge: the segment above it
-  uint16_t from = 0;      // owner
-  uint16_t to = 0;        // move: destination
-  uint32_t at_slot = 0;   // split: first slot of the upper half
-  int64_t peak_at = 0;    // move: when the source's predicted overload starts
-  int64_t start_by = 0;   // move: latest start that finishes before peak_at
-  double duration = 0;    // move: estimated seconds (MigrationRate)
-  std::string reason;     // one line: why this segment, destination and time
+  uint32_t segment = 0;  // SegmentInfo::id (merge: the lower slot range)
+  uint32_t other = 0;    // merge: the segment above it
+  uint16_t from = 0;     // owner
+  uint16_t to = 0;       // move: destination
+  uint32_t at_slot = 0;  // split: first slot of the upper half
+  int64_t peak_at = 0;   // move: when the source's predicted overload starts
+  int64_t start_by = 0;  // move: latest start that finishes before peak_at
+  double duration = 0;   // move: estimated seconds (MigrationRate)
+  std::string reason;    // one line: why this segment, destination and time
 };
 
 struct Plan {

@@ -46,7 +46,7 @@ BalancerParams params(BalancerMode mode) {
   p.plan_interval_seconds = 60;
   p.max_concurrent_migrations = 4;
   p.split_share = 0.9;  // split only segments over 720 of a backend's 800
-  p.rate = {1e6, 10};  // 1 MB/s: 100 MB takes 110 s
+  p.rate = {1e6, 10};   // 1 MB/s: 100 MB takes 110 s
   return p;
 }
 
@@ -73,7 +73,7 @@ TEST_SUITE("Balancer") {
     CHECK(a.kind == ActionKind::Move);
     CHECK(a.segment == 1);  // 400 covers the 100 of excess with fewer bytes than 500
     CHECK(a.from == 0);
-    CHECK(a.to == 2);       // b2 peaks at 50%, b1 would be at 100%
+    CHECK(a.to == 2);  // b2 peaks at 50%, b1 would be at 100%
     CHECK(a.start_by <= in.now);
     CHECK(a.reason.find("seg 1") != std::string::npos);
     CHECK(a.reason.find("b2") != std::string::npos);
@@ -100,9 +100,20 @@ TEST_SUITE("Balancer") {
     add(in, 0, 600, 100e6, 0, 4);
     add(in, 0, 400, 900e6, 0, 4);
     CHECK(plan(in, params(BalancerMode::Reactive)).actions.empty());
-    SUBCASE("a short move waits until it must start") {
-      const Plan p = plan(in, params(BalancerMode::Predictive));
-      CHECK(p.actions.empty());  // 110 s move, peak 900 s away: starts later
+    SUBCASE("a short move waits until it must start, unless a slot is idle") {
+      BalancerParams bp = params(BalancerMode::Predictive);
+      bp.early_start_seconds = 0;
+      CHECK(plan(in, bp).actions.empty());  // 110 s move, peak 900 s away: starts later
+      bp.early_start_seconds = 600;
+      CHECK(plan(in, bp).actions.empty());  // start-by is 790 s away: still too early
+      bp.early_start_seconds = 800;
+      const Plan p = plan(in, bp);
+      REQUIRE(p.actions.size() == 1);
+      CHECK(p.actions[0].start_by == in.now + 900 - 110);
+      CHECK(p.actions[0].reason.find("early") != std::string::npos);
+      bp.max_concurrent_migrations = 1;
+      in.in_flight.push_back({77, 1, 0});
+      CHECK(plan(in, bp).actions.empty());  // no idle slot
     }
     SUBCASE("a move that must start before the next plan starts now") {
       BalancerParams bp = params(BalancerMode::Predictive);
@@ -113,7 +124,7 @@ TEST_SUITE("Balancer") {
       CHECK(p.actions[0].segment == 0);
       CHECK(p.actions[0].peak_at == in.now + 900);
       CHECK(p.actions[0].start_by == in.now + 900 - 810);
-      CHECK(p.actions[0].reason.find("start by +1m30s") != std::string::npos);
+      CHECK(p.actions[0].reason.find("must start by +1m30s") != std::string::npos);
     }
   }
 
@@ -168,11 +179,11 @@ TEST_SUITE("Balancer") {
 
   TEST_CASE("an in-flight segment is not moved again and counts at its destination") {
     PlanInput in = fleet(3);
-    add(in, 0, 500, 1e6);    // 0
-    add(in, 0, 400, 1e6);    // 1
-    add(in, 2, 100, 1e6);    // 2
-    add(in, 0, 50, 0.5e6);   // 3
-    add(in, 1, 300, 1e6);    // 4
+    add(in, 0, 500, 1e6);               // 0
+    add(in, 0, 400, 1e6);               // 1
+    add(in, 2, 100, 1e6);               // 2
+    add(in, 0, 50, 0.5e6);              // 3
+    add(in, 1, 300, 1e6);               // 4
     in.in_flight.push_back({0, 0, 2});  // b0 will be at 450: not hot
     CHECK(plan(in, params(BalancerMode::Reactive)).actions.empty());
     in.segments[1].load_now = 780;  // b0 at 830: hot again; seg 0 must not be picked
@@ -236,7 +247,8 @@ TEST_SUITE("Balancer") {
   TEST_CASE("the same input gives the same plan; bad owners and profiles are ignored") {
     PlanInput in = fleet(4, {flat(1.0), flat(0.5)});
     for (int i = 0; i < 40; ++i) {
-      add(in, static_cast<uint16_t>(i % 2), 40 + i, 1e6 * (1 + i % 7), static_cast<uint32_t>(i % 2));
+      add(in, static_cast<uint16_t>(i % 2), 40 + i, 1e6 * (1 + i % 7),
+          static_cast<uint32_t>(i % 2));
     }
     add(in, 9, 100, 1e6);
     in.segments.back().profile = 0;
