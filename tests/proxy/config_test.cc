@@ -158,8 +158,12 @@ migrationPriority: high
     CHECK(c.metrics.to_string() == "127.0.0.1:9121");
     CHECK(c.data_dir == "./data");
     CHECK(backends_of(c) ==
-          "redis-1@127.0.0.1:6381 / 100000 0;redis-2@127.0.0.1:6382 / 100000 0;"
-          "redis-3@127.0.0.1:6383 / 100000 0;");
+          "redis-1@127.0.0.1:6381 / 4000 0;redis-2@127.0.0.1:6382 / 4000 0;"
+          "redis-3@127.0.0.1:6383 / 4000 0;");
+    // The demo's compressed time: a 30 s day, a plan every 2 s.
+    CHECK(c.telemetry.time_scale == 2880);
+    CHECK(c.balancer.mode == "predictive");
+    CHECK(c.balancer.interval_s == 2);
   }
 
   TEST_CASE("conf/dev.yaml loads with the same three backends") {
