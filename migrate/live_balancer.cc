@@ -93,6 +93,10 @@ PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecas
     si.first = s.first;
     si.last = s.last;
     si.owner = s.owner;
+    // Segment sizes are not measured yet: bytes are assumed proportional to
+    // the slot count (64 KiB a slot), so "fewest bytes for the load" prefers
+    // the segments with the most load per slot.
+    si.bytes = double(s.last - s.first + 1) * 65536.0;
     Series recent = history.recent_segment(s.first, s.last, 1);
     si.load_now = recent.values.empty() ? 0 : recent.values.back();
     const SeriesForecast* own =
