@@ -220,12 +220,12 @@ def svg(results, a, path):
     colors = ["#1f77b4", "#d62728", "#2ca02c"]
     peak = max(max(max(s["load"]) for s in r["series"]) for r in results.values()) * 1.05
     peak = max(peak, a.capacity * 1.1)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{(h + 30) * len(results) + 30}"'
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{(h + 30) * len(results) + 44}"'
            ' font-family="sans-serif" font-size="12">']
     out.append('<text x="10" y="18">ops/s per backend through foreshard; dashed: capacity; '
                'triangles: moves finished</text>')
     for i, (mode, r) in enumerate(results.items()):
-        y0 = 30 + i * (h + 30)
+        y0 = 44 + i * (h + 30)
         n = len(r["series"])
         def X(k):
             return pad + (w - 2 * pad) * k / max(n - 1, 1)
