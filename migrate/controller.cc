@@ -8,6 +8,7 @@
 #include <ctime>
 #include <map>
 
+#include "migrate/clock_text.h"
 #include "proxy/log.h"
 #include "proxy/worker.h"
 
@@ -35,15 +36,6 @@ History open_history(const proxy::Config& cfg, const std::string& path, std::str
 std::string fmt(double v) {
   char b[32];
   snprintf(b, sizeof b, v >= 100 ? "%.0f" : "%.2f", v);
-  return b;
-}
-
-std::string hhmm(uint64_t unix_s) {
-  time_t t = time_t(unix_s);
-  tm tmv{};
-  gmtime_r(&t, &tmv);
-  char b[16];
-  strftime(b, sizeof b, "%H:%M:%S", &tmv);
   return b;
 }
 
@@ -193,7 +185,7 @@ void Controller::publish() {
               std::to_string(history_.step_s()) + " s, " +
               std::to_string(history_.memory_bytes() >> 20) + " MB\n" +
               "forecaster: " + std::to_string(refits_) + " refits" +
-              (p->forecasts ? ", last at " + hhmm(p->forecasts->made_at_unix_s) + " UTC with " +
+              (p->forecasts ? ", last at " + utc_clock(p->forecasts->made_at_unix_s) + " UTC with " +
                                   std::to_string(p->forecasts->series.size()) + " series in " +
                                   fmt(p->forecasts->fit_ms_total) + " ms"
                             : std::string(", none yet")) +
@@ -255,11 +247,11 @@ std::string Controller::forecast_report(std::string_view target) const {
         ", step " + std::to_string(f->step_s) + " s, fit " + fmt(f->fit_ms) + " ms\n";
   out += "time (UTC)  actual ops/s\n";
   for (size_t i = 0; i < f->actuals.size(); ++i) {
-    out += hhmm(f->actuals_start_unix_s + i * f->step_s) + "    " + fmt(f->actuals[i]) + "\n";
+    out += utc_clock(f->actuals_start_unix_s + i * f->step_s) + "    " + fmt(f->actuals[i]) + "\n";
   }
   out += "time (UTC)  forecast ops/s  [lower .. upper]\n";
   for (size_t i = 0; i < f->yhat.size(); ++i) {
-    out += hhmm(f->start_unix_s + i * f->step_s) + "    " + fmt(f->yhat[i]) + "  [" +
+    out += utc_clock(f->start_unix_s + i * f->step_s) + "    " + fmt(f->yhat[i]) + "  [" +
            fmt(f->lower[i]) + " .. " + fmt(f->upper[i]) + "]\n";
   }
   return out;

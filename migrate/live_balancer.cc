@@ -3,8 +3,8 @@
 #include "migrate/live_balancer.h"
 
 #include <algorithm>
-#include <ctime>
 
+#include "migrate/clock_text.h"
 #include "proxy/log.h"
 
 namespace migrate {
@@ -32,15 +32,6 @@ std::vector<double> profile_of(const SeriesForecast& f, uint64_t now, int64_t st
     p[k] = f.yhat[size_t(i)];
   }
   return p;
-}
-
-std::string clock_text(int64_t unix_s) {
-  time_t t = time_t(unix_s);
-  tm tmv{};
-  gmtime_r(&t, &tmv);
-  char b[16];
-  strftime(b, sizeof b, "%H:%M:%S", &tmv);
-  return b;
 }
 
 }  // namespace
@@ -137,7 +128,7 @@ void LiveBalancer::run(const History& history, std::shared_ptr<const ForecastSet
   PlanInput in = input(history, forecasts.get(), now, p.step_seconds, p.horizon_seconds);
   Plan plan = migrate::plan(in, p);
   const auto& names = auth_.current()->backend_names();
-  std::string text = "plan at " + clock_text(int64_t(now)) + " UTC, mode " +
+  std::string text = "plan at " + utc_clock(now) + " UTC, mode " +
                      balancer_mode_name(p.mode) + ", " + (enabled_ ? "acting" : "off (plan only)") +
                      (forecasts ? "" : ", no forecast yet (flat profiles)") + ": " +
                      std::to_string(plan.actions.size()) + " action(s)\n";

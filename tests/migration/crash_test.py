@@ -33,6 +33,8 @@ from redis.crc import key_slot
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts", "lib"))
 import fleet as fleetlib  # noqa: E402
+sys.path.insert(0, HERE)
+import segment_keys  # noqa: E402
 
 KILLS_PER_PHASE = int(os.environ.get("CRASH_KILLS_PER_PHASE", "5"))
 PHASES = ["preflight", "copy", "catch-up", "switching", "cleanup"]
@@ -43,13 +45,7 @@ NAMES = ["redis-1", "redis-2"]
 
 
 def keys_in_segment(prefix, n):
-    out, i = [], 0
-    while len(out) < n:
-        k = "%s:%d" % (prefix, i)
-        if key_slot(k.encode()) // SEGMENT_SIZE == SEGMENT:
-            out.append(k)
-        i += 1
-    return out
+    return segment_keys.keys_in_segment(prefix, n, SEGMENT_SIZE, SEGMENT)
 
 
 class Stats:

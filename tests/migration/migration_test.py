@@ -21,11 +21,12 @@ import threading
 import time
 
 import redis
-from redis.crc import key_slot
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts", "lib"))
 import fleet as fleetlib  # noqa: E402
+sys.path.insert(0, HERE)
+import segment_keys  # noqa: E402
 
 MOVES = int(os.environ.get("MIGRATION_MOVES", "50"))
 SEGMENT_SIZE = 1024
@@ -36,13 +37,7 @@ WRITERS, READERS = 3, 1
 
 
 def keys_in_segment(prefix, n):
-    out, i = [], 0
-    while len(out) < n:
-        k = "%s:%d" % (prefix, i)
-        if key_slot(k.encode()) // SEGMENT_SIZE == SEGMENT:
-            out.append(k)
-        i += 1
-    return out
+    return segment_keys.keys_in_segment(prefix, n, SEGMENT_SIZE, SEGMENT)
 
 
 class Stats:
