@@ -48,7 +48,8 @@ Controller::Controller(proxy::ProxyContext& ctx, uv_loop_t* loop)
       forecaster_(loop, Forecaster::Options{ctx.config->prediction_horizon_s}),
       authority_(ctx),
       migrations_(ctx, authority_),
-      balancer_(ctx, authority_, migrations_) {
+      balancer_(ctx, authority_, migrations_),
+      config_seen_(ctx.config.get()) {
   LOG_INFO("control", "{}; {} points per slot at {} s steps, {} MB", load_note_,
            history_.slot_capacity(), history_.step_s(), history_.memory_bytes() >> 20);
   publish();  // STATUS answers from the first moment
@@ -72,7 +73,7 @@ void Controller::on_tick_cb(uv_timer_t* t) { static_cast<Controller*>(t->data)->
 TelemetrySnapshot Controller::snapshot() const {
   TelemetrySnapshot s;
   s.unix_s = uint64_t(time(nullptr));
-  size_t slots = ctx_.config->slots, nb = ctx_.config->backends.size();
+  size_t slots = ctx_.config->slots, nb = history_.backend_names().size();
   for (auto* v : {&s.slot_reads, &s.slot_writes, &s.slot_other, &s.slot_bytes_in, &s.slot_bytes_out}) {
     v->assign(slots, 0);
   }
@@ -111,7 +112,38 @@ TelemetrySnapshot Controller::snapshot() const {
   return s;
 }
 
+void Controller::follow_config() {
+  const proxy::Config* now = ctx_.config.get();
+  if (now != config_seen_) {
+    for (size_t b = history_.backend_names().size(); b < now->backends.size(); ++b) {
+      history_.add_backend(now->backends[b].name);
+    }
+    balancer_.reconfigured(*config_seen_, *now);
+    config_seen_ = now;
+  }
+  auto map = authority_.current();
+  const size_t ready = std::min(ctx_.ready_backends(), now->backends.size());
+  if (map->backend_names().size() < ready) {
+    std::vector<std::string> names;
+    for (size_t b = 0; b < ready; ++b) {
+      names.push_back(now->backends[b].name);
+    }
+    auto r = authority_.apply(
+        [&](const proxy::SegmentMap& m) { return m.with_backends(names); },
+        "backends joined after a config reload");
+    if (r.is_ok()) {
+      for (size_t b = map->backend_names().size(); b < ready; ++b) {
+        LOG_INFO("control", "b {} joined: every worker has a link; it can receive segments",
+                 names[b]);
+      }
+    } else {
+      LOG_WARN_EVERY("control", "cannot add backends to the map: {}", r.status().message());
+    }
+  }
+}
+
 void Controller::tick() {
+  follow_config();
   history_.ingest(snapshot());
   uint64_t now = uint64_t(time(nullptr));
   const proxy::TelemetryConfig& t = ctx_.config->telemetry;

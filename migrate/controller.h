@@ -52,6 +52,10 @@ class Controller final : public proxy::ControlPlane {
   void refit();
   void publish();
   TelemetrySnapshot snapshot() const;
+  // After a config reload: history rings for added backends, balancer
+  // settings; and once every worker has a link to an added backend, the map
+  // learns its name (from then on it can receive segments).
+  void follow_config();
   std::string history_path() const;
 
   proxy::ProxyContext& ctx_;
@@ -70,6 +74,7 @@ class Controller final : public proxy::ControlPlane {
   Migrations migrations_;  // read by scrapes and admin commands
   LiveBalancer balancer_;   // plans every balancer.interval on tick()
   uint64_t last_plan_s_ = 0;
+  const proxy::Config* config_seen_;  // the ConfigCell keeps every version alive
 };
 
 }  // namespace migrate

@@ -60,6 +60,15 @@ History::History(Options options, uint32_t slots, std::vector<std::string> backe
   backend_open_.assign(nb * kBackendMetrics, 0.0);
 }
 
+void History::add_backend(const std::string& name) {
+  backend_names_.push_back(name);
+  backend_ring_.resize(backend_ring_.size() + kBackendMetrics * backend_cap_, 0.0f);
+  backend_open_.resize(backend_open_.size() + kBackendMetrics, 0.0);
+  if (has_baseline_) {
+    base_.backend.resize(backend_names_.size() * kBackendMetrics, 0);
+  }
+}
+
 // ---- ingest
 
 bool History::snapshot_fits(const TelemetrySnapshot& s) const {

@@ -91,6 +91,10 @@ class History {
   // Sources by total ops, largest first, "other" (if any) last.
   std::vector<SourceLoad> sources() const;
 
+  // A backend a config reload added: its rings start at zero (its counters
+  // in the workers are new, so its baseline is 0). The slot rings keep their
+  // size, so the history may pass its budget by this backend's rings.
+  void add_backend(const std::string& name);
   // Index of a backend name, or -1.
   int backend_index(const std::string& name) const;
   const std::vector<std::string>& backend_names() const { return backend_names_; }

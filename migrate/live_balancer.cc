@@ -62,10 +62,13 @@ PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecas
   const proxy::Config& cfg = *ctx_.config;
   PlanInput in;
   in.now = int64_t(now);
-  for (const proxy::BackendConfig& b : cfg.backends) {
+  auto map = auth_.current();
+  // Only backends in the map take segments (a reload's new backend joins the
+  // map once every worker has a link to it).
+  for (size_t i = 0; i < std::min(cfg.backends.size(), map->backend_names().size()); ++i) {
+    const proxy::BackendConfig& b = cfg.backends[i];
     in.backends.push_back({b.capacity, b.maxmemory > 0 ? double(b.maxmemory) : 1e18});
   }
-  auto map = auth_.current();
   size_t points = size_t(horizon / std::max<int64_t>(step, 1)) + 1;
   // Forecasts run on the scaled clock (telemetry.timeScale); profiles on the real one.
   const uint64_t scale = cfg.telemetry.time_scale;
@@ -215,6 +218,15 @@ std::string LiveBalancer::admin(const std::vector<std::string>& args, bool* erro
   LOG_INFO("balancer", "set {} by FORESHARD BALANCER", v);
   return "OK balancer " + std::string(enabled_ ? "on" : "off") + ", mode " +
          balancer_mode_name(mode_.load());
+}
+
+void LiveBalancer::reconfigured(const proxy::Config& before, const proxy::Config& after) {
+  if (before.balancer.enabled != after.balancer.enabled) {
+    enabled_.store(after.balancer.enabled);
+  }
+  if (before.balancer.mode != after.balancer.mode) {
+    mode_.store(mode_from(after.balancer.mode));
+  }
 }
 
 }  // namespace migrate

@@ -34,6 +34,11 @@ class LiveBalancer {
   // FORESHARD BALANCER [on|off|static|reactive|predictive]: any thread.
   std::string admin(const std::vector<std::string>& args, bool* error);
 
+  // Control loop, after a config reload: balancer.enabled and .mode take
+  // effect when the file changed them (a FORESHARD BALANCER override stays
+  // otherwise); capacities and the other parameters are read at each plan.
+  void reconfigured(const proxy::Config& before, const proxy::Config& after);
+
   bool enabled() const { return enabled_.load(); }
   BalancerMode mode() const { return mode_.load(); }
   // Actions started, by kind (move, split, merge).

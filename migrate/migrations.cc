@@ -253,6 +253,10 @@ std::string Migrations::migrate_cmd(const std::vector<std::string>& args, bool* 
   if (dst < 0) {
     return err(error, "ERR no backend '" + args[2] + "' in the config");
   }
+  if (size_t(dst) >= map->backend_names().size()) {
+    return err(error, "ERR backend '" + args[2] +
+                          "' is still joining (workers are connecting to it); try again shortly");
+  }
   const proxy::Segment& s = map->segment(seg);
   if (s.owner == uint16_t(dst)) {
     return err(error, "ERR segment " + args[1] + " already lives on " + args[2]);
@@ -341,7 +345,10 @@ std::string Migrations::drain_cmd(const std::vector<std::string>& args, bool* er
     return err(error, "ERR no backend '" + args[1] + "' in the config");
   }
   auto map = auth_.current();
-  const auto& backends = ctx_.config->backends;
+  const auto& all = ctx_.config->backends;
+  // Only backends in the map can receive (a reload's new one joins it shortly).
+  const std::vector<proxy::BackendConfig> backends(
+      all.begin(), all.begin() + std::min(all.size(), map->backend_names().size()));
   // Slots each backend will own, to spread the drained segments by capacity.
   std::vector<double> slots(backends.size(), 0);
   for (const proxy::Segment& s : map->segments()) {

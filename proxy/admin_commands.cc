@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+#include "proxy/config_reload.h"
 #include "proxy/context.h"
 #include "proxy/control_plane.h"
 #include "proxy/resp_writer.h"
@@ -85,13 +86,20 @@ bool AdminCommands::run(Session& s, const Command& cmd, std::string& out) {
         w.simple(text);
       }
     }
+  } else if (sub == "RELOAD") {
+    auto r = reload_config(s.worker().ctx());
+    if (r.is_ok()) {
+      w.verbatim(r.value() + "\n");
+    } else {
+      w.error("ERR " + r.status().message());
+    }
   } else if (sub == "HELP") {
     const char* lines[] = {"FORESHARD STATUS", "FORESHARD SEGMENTS",
                            "FORESHARD FORECAST [backend | segment N]",
                            "FORESHARD MIGRATE <segment> <backend>", "FORESHARD MIGRATIONS",
                            "FORESHARD ABORT <segment>", "FORESHARD SPLIT <segment> [slot]",
                            "FORESHARD MERGE <segment> <segment+1>", "FORESHARD DRAIN <backend>",
-                           "FORESHARD PLAN",
+                           "FORESHARD PLAN", "FORESHARD RELOAD",
                            "FORESHARD BALANCER [on|off|static|reactive|predictive]"};
     w.array(std::size(lines));
     for (const char* l : lines) {

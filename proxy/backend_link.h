@@ -66,6 +66,7 @@ class BackendLink {
   // push goes to `sink` with cookie 0. nullptr turns it off.
   void set_stream_sink(ReplySink* sink) { stream_sink_ = sink; }
   int protocol() const { return protocol_; }
+  void set_max_inflight(uint32_t n) { max_inflight_ = n; }  // a reload changed the limit
   void flush();   // writes queued bytes (worker's before-poll hook)
   void close();   // idempotent; fails what is in flight; the worker frees the link after on_closed
 

@@ -1,8 +1,10 @@
 // ProxyContext: what every worker shares, all of it immutable after start-up
 // except the segment-map pointer (a SnapshotCell swapped by the control thread,
-// CONVENTIONS §8a) and a few process-wide atomics. Owned by the Server.
+// CONVENTIONS §8a), the config (a ConfigCell swapped by a reload) and a few
+// process-wide atomics. Owned by the Server.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -12,6 +14,7 @@
 #include "proxy/client_directory.h"
 #include "proxy/commands.h"
 #include "proxy/config.h"
+#include "proxy/config_cell.h"
 #include "proxy/migration_tracker.h"
 #include "proxy/segment_map.h"
 #include "proxy/snapshot_cell.h"
@@ -22,7 +25,10 @@ class Worker;
 class ControlPlane;
 
 struct ProxyContext {
-  std::shared_ptr<const Config> config;
+  ConfigCell config;  // ctx.config->x: the running config (reloads replace it whole)
+  // Backends the per-worker arrays (links, counters) are sized for: the
+  // config's count at start plus headroom; a reload may not add past it.
+  size_t backend_capacity = 0;
   std::shared_ptr<const CommandTable> commands;
   SnapshotCell<SegmentMap> map;  // workers read it through Worker::map()
   SnapshotCell<TrackerSet> trackers;  // migrations in progress (migrate/ publishes)
@@ -39,6 +45,16 @@ struct ProxyContext {
   ControlPlane* control = nullptr;  // set before workers start; thread-safe by contract
 
   std::shared_ptr<const SegmentMap> current_map() const { return map.load(); }
+  // Backends every worker has a link to (a reload's new ones count once all
+  // workers opened theirs): any thread; per-backend reads stay below this.
+  size_t ready_backends() const {
+    size_t n = config->backends.size();
+    for (const Worker* w : workers) {
+      n = std::min(n, worker_link_count(*w));
+    }
+    return n;
+  }
+  static size_t worker_link_count(const Worker& w);  // worker.cc
 };
 
 }  // namespace proxy

@@ -147,12 +147,16 @@ std::string build_info(Session& s, const Command& cmd) {
   }
   if (wants(cmd, "backends", true)) {
     out += "# Backends\r\n";
-    kv(out, "backends", std::to_string(cfg.backends.size()));
-    for (size_t b = 0; b < cfg.backends.size(); ++b) {
+    const size_t nb = ctx.ready_backends();
+    kv(out, "backends", std::to_string(nb));
+    if (nb < cfg.backends.size()) {
+      kv(out, "backends_joining", std::to_string(cfg.backends.size() - nb));
+    }
+    for (size_t b = 0; b < nb; ++b) {
       size_t up = 0;
       uint64_t lat = 0, reconnects = 0;
       for (Worker* w : ctx.workers) {
-        const BackendLink& l = *w->links()[b];
+        const BackendLink& l = w->link_at(b);
         up += l.up.load(std::memory_order_relaxed);
         lat += l.latency_ewma_us.load(std::memory_order_relaxed);
         reconnects += l.reconnects.load(std::memory_order_relaxed);

@@ -57,13 +57,19 @@ class WorkerCollectable : public prometheus::Collectable {
 
 std::vector<MetricFamily> WorkerCollectable::Collect() const {
   const Config& cfg = *ctx_.config;
-  size_t nb = cfg.backends.size();
+  const size_t nb = ctx_.ready_backends();
+  const size_t proxy_index = ctx_.backend_capacity;
   auto backend_label = [&](size_t b) { return b < nb ? cfg.backends[b].name : std::string("proxy"); };
+  std::vector<size_t> indices(nb);
+  for (size_t b = 0; b < nb; ++b) {
+    indices[b] = b;
+  }
+  indices.push_back(proxy_index);
   auto req = family("foreshard_requests_total", "Commands by backend and command class.",
                     MetricType::Counter);
   auto err = family("foreshard_request_errors_total",
                     "Error replies and proxy-side failures by backend and class.", MetricType::Counter);
-  for (size_t b = 0; b <= nb; ++b) {
+  for (size_t b : indices) {
     for (size_t k = 0; k < kClassCount; ++k) {
       uint64_t r = 0, e = 0;
       for (Worker* w : ctx_.workers) {
@@ -102,8 +108,8 @@ std::vector<MetricFamily> WorkerCollectable::Collect() const {
       }
       sum_us += read(lh.sum_us);
       n += read(lh.count);
-      ups += w->links()[b]->up.load(std::memory_order_relaxed);
-      reconnects += w->links()[b]->reconnects.load(std::memory_order_relaxed);
+      ups += w->link_at(b).up.load(std::memory_order_relaxed);
+      reconnects += w->link_at(b).reconnects.load(std::memory_order_relaxed);
     }
     uint64_t cumulative = 0;
     for (size_t i = 0; i < counts.size(); ++i) {

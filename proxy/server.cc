@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "proxy/backend_probe.h"
+#include "proxy/config_reload.h"
 #include "proxy/context.h"
 #include "proxy/control_plane.h"
 #include "proxy/log.h"
@@ -43,8 +44,20 @@ std::vector<std::string> names(const Config& cfg) {
 struct SignalState {
   std::vector<std::unique_ptr<Worker>>* workers;
   ControlPlane* control = nullptr;
-  uv_signal_t sigint, sigterm;
+  ProxyContext* ctx = nullptr;
+  uv_signal_t sigint, sigterm, sighup;
 };
+
+// SIGHUP: reload the config file (a refusal is logged; nothing changes).
+void on_sighup_cb(uv_signal_t* h, int) {
+  auto* st = static_cast<SignalState*>(h->data);
+  auto r = reload_config(*st->ctx);
+  if (r.is_ok()) {
+    LOG_INFO("server", "SIGHUP: {}", r.value());
+  } else {
+    LOG_WARN("server", "SIGHUP: {}", r.status().message());
+  }
+}
 
 void on_signal_cb(uv_signal_t* h, int signum) {
   auto* st = static_cast<SignalState*>(h->data);
@@ -59,6 +72,7 @@ void on_signal_cb(uv_signal_t* h, int signum) {
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&st->sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&st->sigterm), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&st->sighup), nullptr);
 }
 
 }  // namespace
@@ -139,7 +153,8 @@ int run_server(const Config& cfg_in, const std::string& config_path,
   }
 
   auto ctx = std::make_unique<ProxyContext>();
-  ctx->config = cfg;
+  ctx->config.store(cfg);
+  ctx->backend_capacity = backend_capacity_for(cfg->backends.size());
   ctx->config_path = config_path;
   ctx->start_unix_s = uint64_t(time(nullptr));
   ctx->backend_redis_version = "7.0.0";
@@ -232,6 +247,10 @@ int run_server(const Config& cfg_in, const std::string& config_path,
   st.sigint.data = st.sigterm.data = &st;
   uv_signal_start(&st.sigint, on_signal_cb, SIGINT);
   uv_signal_start(&st.sigterm, on_signal_cb, SIGTERM);
+  st.ctx = ctx.get();
+  uv_signal_init(&loop, &st.sighup);
+  st.sighup.data = &st;
+  uv_signal_start(&st.sighup, on_sighup_cb, SIGHUP);
   uv_run(&loop, UV_RUN_DEFAULT);
   for (auto& w : workers) {
     w->join();

@@ -337,12 +337,12 @@ bool Session::dispatch(const Command& cmd, std::string_view raw) {
       std::string& out = worker_.reply_scratch();
       out.clear();
       LocalCommands::run(*this, *info, cmd, out);
-      bump(worker_.counters().requests(worker_.backend_count(), cls));
+      bump(worker_.counters().requests(worker_.counters().proxy_index(), cls));
       reply_now(out);
       return true;
     }
     case RouteKind::Error:
-      bump(worker_.counters().errors(worker_.backend_count(), cls));
+      bump(worker_.counters().errors(worker_.counters().proxy_index(), cls));
       if (plan.error.empty()) {
         reply_now("-ERR wrong number of arguments for '" + info->name + "' command\r\n");
       } else {

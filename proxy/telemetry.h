@@ -53,8 +53,10 @@ struct SourceCounters {
   std::atomic<uint64_t> ops{0};
 };
 
-// One per worker. Backend index `backends` (one past the last) stands for
-// "answered by the proxy itself". Load is kept per slot, not per segment, so
+// One per worker, sized for `backends` backends: the config's count at start
+// plus headroom for backends a reload adds (arrays never grow, so readers on
+// other threads need no lock). Backend index proxy_index() (one past the
+// last) stands for "answered by the proxy itself". Load is kept per slot, not per segment, so
 // that splits and merges of segments never invalidate what was counted.
 class WorkerCounters {
  public:
@@ -85,6 +87,7 @@ class WorkerCounters {
   const LoadCells& backend_load(size_t backend) const { return backend_load_[backend]; }
 
   size_t backends() const { return backends_; }
+  size_t proxy_index() const { return backends_; }
   std::atomic<uint64_t>& requests(size_t backend, size_t cls) {
     return requests_[backend * kClassCount + cls];
   }

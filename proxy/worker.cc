@@ -17,12 +17,14 @@
 
 namespace proxy {
 
+size_t ProxyContext::worker_link_count(const Worker& w) { return w.link_count(); }
+
 Worker::Worker(uint32_t id, ProxyContext& ctx)
     : id_(id),
       ctx_(ctx),
       map_(ctx.map),
       trackers_(ctx.trackers),
-      counters_(ctx.config->backends.size(), ctx.config->slots),
+      counters_(ctx.backend_capacity, ctx.config->slots),
       router_(*ctx.commands, uint16_t(std::max(0, ctx.config->backend_index(ctx.config->pubsub_backend)))) {
   CHECK(uv_loop_init(&loop_) == 0);
 }
@@ -86,21 +88,40 @@ Status Worker::init() {
     uint64_t every = std::min<uint64_t>(1000, cfg.timeouts.client_idle_ms);
     uv_timer_start(&idle_timer_, on_idle_timer_cb, every, every);
   }
-  for (size_t i = 0; i < cfg.backends.size(); ++i) {
-    links_.push_back(std::make_unique<BackendLink>(*this, uint16_t(i), cfg.backends[i], cfg));
-  }
-  links3_.resize(cfg.backends.size());
-  idle_dedicated_.resize(cfg.backends.size() * 2);
+  links_.reserve(ctx_.backend_capacity);
+  links3_.resize(ctx_.backend_capacity);
+  idle_dedicated_.resize(ctx_.backend_capacity * 2);
+  add_links();
   return Status::ok();
+}
+
+void Worker::add_links() {
+  const Config& cfg = *ctx_.config;
+  size_t want = std::min(cfg.backends.size(), ctx_.backend_capacity);
+  for (size_t i = links_.size(); i < want; ++i) {
+    links_.push_back(std::make_unique<BackendLink>(*this, uint16_t(i), cfg.backends[i], cfg));
+    if (started_) {
+      links_.back()->start();
+      LOG_INFO("worker", "w{} b {} link opened ({} added by a reload)", id_, cfg.backends[i].name,
+               cfg.backends[i].address.to_string());
+    }
+  }
+  link_count_.store(links_.size(), std::memory_order_release);
 }
 
 void Worker::start() {
   thread_ = std::thread([this] {
+    started_ = true;
     for (auto& l : links_) {
       l->start();
     }
     uv_run(&loop_, UV_RUN_DEFAULT);
   });
+}
+
+void Worker::post_config_changed() {
+  config_changed_.store(true);
+  uv_async_send(&async_);
 }
 
 void Worker::stop() {
@@ -132,6 +153,17 @@ void Worker::on_async_cb(uv_async_t* h) {
   if (self->stopping_.load()) {
     self->shutdown();
     return;
+  }
+  if (self->config_changed_.exchange(false) && !self->stopping_links_) {
+    self->add_links();
+    uint32_t limit = self->ctx_.config->limits.max_inflight_per_backend;
+    for (auto* group : {&self->links_, &self->links3_, &self->dedicated_}) {
+      for (auto& l : *group) {
+        if (l) {
+          l->set_max_inflight(limit);
+        }
+      }
+    }
   }
   if (self->map_changed_.exchange(false)) {
     self->map();       // adopt the new map and tracker set now, before the barrier

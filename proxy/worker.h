@@ -39,6 +39,9 @@ class Worker {
   void stop();   // any thread; the loop closes everything and ends
   // Any thread: close this worker's client `id` (CLIENT KILL), through the mailbox.
   void post_kill(uint64_t client_id);
+  // Any thread (a config reload): the loop opens links to backends the new
+  // config added and applies changed link limits. link_count() then grows.
+  void post_config_changed();
   // Any thread (the map authority, after publishing a map or tracker set):
   // the loop re-dispatches held writes and runs the tracker barrier below.
   void post_map_changed();
@@ -72,7 +75,7 @@ class Worker {
   // says it is idle and in a plain state (else it is closed and freed).
   BackendLink* acquire_dedicated(uint16_t backend, int protocol);
   void release_dedicated(BackendLink* link, bool reusable);
-  size_t backend_count() const { return links_.size(); }
+  size_t backend_count() const { return links_.size(); }  // loop thread
   Router& router() { return router_; }
   RoutePlan& plan_scratch() { return plan_; }
   std::string& reply_scratch() { return reply_scratch_; }
@@ -87,9 +90,12 @@ class Worker {
   // Any thread: (name, cumulative ops) of every source.
   void read_sources(std::vector<std::pair<std::string, uint64_t>>& out) const;
 
-  // Any thread (INFO, metrics): links are created in init() and live until
-  // the worker is destroyed; read only their atomics.
-  const std::vector<std::unique_ptr<BackendLink>>& links() const { return links_; }
+  // Any thread (INFO, metrics, the control plane): links are created in
+  // init() and by reloads, and live until the worker is destroyed; links_
+  // never reallocates (reserved for ctx.backend_capacity), so reading entry
+  // b < link_count() is safe. Read only their atomics.
+  size_t link_count() const { return link_count_.load(std::memory_order_acquire); }
+  const BackendLink& link_at(size_t b) const { return *links_[b]; }
   const WorkerCounters& counters() const { return counters_; }
   std::atomic<int64_t> clients{0};
 
@@ -100,6 +106,7 @@ class Worker {
   static void on_idle_timer_cb(uv_timer_t* h);
 
   void on_connection(int status);
+  void add_links();  // loop thread (or init): links for backends the config added
   void before_poll();
   void shutdown();
 
@@ -109,6 +116,9 @@ class Worker {
   SnapshotCell<TrackerSet>::Cached trackers_;
   std::vector<Session*> held_;  // sessions holding a write until the map changes
   std::atomic<bool> map_changed_{false};
+  std::atomic<bool> config_changed_{false};
+  std::atomic<size_t> link_count_{0};
+  bool started_ = false;  // links are started by the loop thread once it runs
   // The barrier's PINGs: answered (or failed) by the links, counted down.
   struct BarrierSink final : ReplySink {
     Worker* worker = nullptr;
