@@ -48,7 +48,8 @@ Controller::Controller(proxy::ProxyContext& ctx, uv_loop_t* loop)
       forecaster_(loop, Forecaster::Options{ctx.config->prediction_horizon_s}),
       authority_(ctx),
       migrations_(ctx, authority_),
-      balancer_(ctx, authority_, migrations_),
+      sizes_(ctx),
+      balancer_(ctx, authority_, migrations_, &sizes_),
       config_seen_(ctx.config.get()) {
   LOG_INFO("control", "{}; {} points per slot at {} s steps, {} MB", load_note_,
            history_.slot_capacity(), history_.step_s(), history_.memory_bytes() >> 20);
@@ -156,6 +157,8 @@ void Controller::tick() {
       LOG_WARN_EVERY("control", "cannot save the history: {}", st.message());
     }
   }
+  // Sizes are sampled half an interval before each plan uses them.
+  sizes_.maybe_sample(now, ctx_.config->balancer.interval_s);
   if (now - last_plan_s_ >= ctx_.config->balancer.interval_s) {
     last_plan_s_ = now;
     balancer_.run(history_, forecaster_.latest(), now);

@@ -19,6 +19,7 @@
 #include "migrate/map_authority.h"
 #include "migrate/live_balancer.h"
 #include "migrate/migrations.h"
+#include "migrate/segment_sizes.h"
 #include "proxy/context.h"
 #include "proxy/control_plane.h"
 #include "proxy/snapshot_cell.h"
@@ -72,6 +73,7 @@ class Controller final : public proxy::ControlPlane {
   proxy::SnapshotCell<Published> published_;
   MapAuthority authority_;
   Migrations migrations_;  // read by scrapes and admin commands
+  SegmentSizes sizes_;      // sampled once per balancer.interval, read by the balancer
   LiveBalancer balancer_;   // plans every balancer.interval on tick()
   uint64_t last_plan_s_ = 0;
   const proxy::Config* config_seen_;  // the ConfigCell keeps every version alive

@@ -36,10 +36,12 @@ std::vector<double> profile_of(const SeriesForecast& f, uint64_t now, int64_t st
 
 }  // namespace
 
-LiveBalancer::LiveBalancer(proxy::ProxyContext& ctx, MapAuthority& auth, Migrations& migrations)
+LiveBalancer::LiveBalancer(proxy::ProxyContext& ctx, MapAuthority& auth, Migrations& migrations,
+                           const SegmentSizes* sizes)
     : ctx_(ctx),
       auth_(auth),
       migrations_(migrations),
+      sizes_(sizes),
       enabled_(ctx.config->balancer.enabled),
       mode_(mode_from(ctx.config->balancer.mode)) {}
 
@@ -87,10 +89,12 @@ PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecas
     si.first = s.first;
     si.last = s.last;
     si.owner = s.owner;
-    // Segment sizes are not measured yet: bytes are assumed proportional to
-    // the slot count (64 KiB a slot), so "fewest bytes for the load" prefers
-    // the segments with the most load per slot.
-    si.bytes = double(s.last - s.first + 1) * 65536.0;
+    // Bytes from the sampled estimate (SegmentSizes); before its first round,
+    // or with balancer.sizeSamples 0, proportional to the slot count (64 KiB
+    // a slot), so "fewest bytes for the load" prefers load-dense segments.
+    if (sizes_ == nullptr || !sizes_->bytes(s.first, s.last, &si.bytes)) {
+      si.bytes = double(s.last - s.first + 1) * 65536.0;
+    }
     Series recent = history.recent_segment(s.first, s.last, 1);
     si.load_now = recent.values.empty() ? 0 : recent.values.back();
     const SeriesForecast* own =
@@ -133,7 +137,11 @@ void LiveBalancer::run(const History& history, std::shared_ptr<const ForecastSet
   const auto& names = auth_.current()->backend_names();
   std::string text = "plan at " + utc_clock(now) + " UTC, mode " +
                      balancer_mode_name(p.mode) + ", " + (enabled_ ? "acting" : "off (plan only)") +
-                     (forecasts ? "" : ", no forecast yet (flat profiles)") + ": " +
+                     (forecasts ? "" : ", no forecast yet (flat profiles)") +
+                     (sizes_ != nullptr && sizes_->rounds() > 0
+                          ? ", segment bytes sampled (" + std::to_string(sizes_->rounds()) + " rounds)"
+                          : ", segment bytes assumed from slot counts") +
+                     ": " +
                      std::to_string(plan.actions.size()) + " action(s)\n";
   for (const Action& a : plan.actions) {
     text += std::string("  ") + action_kind_name(a.kind) + " segment " + std::to_string(a.segment);

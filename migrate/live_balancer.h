@@ -18,13 +18,16 @@
 #include "migrate/history.h"
 #include "migrate/map_authority.h"
 #include "migrate/migrations.h"
+#include "migrate/segment_sizes.h"
 #include "proxy/context.h"
 
 namespace migrate {
 
 class LiveBalancer {
  public:
-  LiveBalancer(proxy::ProxyContext& ctx, MapAuthority& auth, Migrations& migrations);
+  // `sizes` (may be null: bytes assumed proportional to slots) estimates segment bytes.
+  LiveBalancer(proxy::ProxyContext& ctx, MapAuthority& auth, Migrations& migrations,
+               const SegmentSizes* sizes = nullptr);
 
   // Control loop: plans from these inputs and, when enabled, acts.
   void run(const History& history, std::shared_ptr<const ForecastSet> forecasts, uint64_t now_unix_s);
@@ -55,6 +58,7 @@ class LiveBalancer {
   proxy::ProxyContext& ctx_;
   MapAuthority& auth_;
   Migrations& migrations_;
+  const SegmentSizes* sizes_;
   std::atomic<bool> enabled_;
   std::atomic<BalancerMode> mode_;
   mutable std::mutex mu_;  // guards the report and counters below

@@ -440,6 +440,7 @@ Result<Config> load_root(Loader& L, const YAML::Node& root, Config c) {
       {"mode", L.one_of("balancer.mode", "static|reactive|predictive", bc.mode)},
       {"interval", L.duration("balancer.interval", kSecond, kDay, plan_ms)},
       {"rate", L.size("balancer.rate", 1024, kTb, bc.rate_bytes_per_s)},
+      {"sizeSamples", L.integer("balancer.sizeSamples", 0, 100000, bc.size_samples)},
   };
   KeyTable table = {
       {"telemetry", section(L, "telemetry", std::move(telemetry))},

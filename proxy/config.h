@@ -72,6 +72,7 @@ struct BalancerConfig {
   std::string mode = "predictive";   // static|reactive|predictive
   uint32_t interval_s = 60;          // between plans
   uint64_t rate_bytes_per_s = 20ull << 20;  // expected copy rate, for "start by" times
+  uint32_t size_samples = 200;       // keys sampled per backend per plan to estimate segment bytes; 0 = off
 };
 
 struct Config {

@@ -170,6 +170,7 @@ ConfigDiff diff_config(const Config& a, const Config& b, size_t capacity) {
   d.live("balancer.mode", ba.mode, bb.mode);
   d.live("balancer.interval", ba.interval_s, bb.interval_s);
   d.live("balancer.rate", ba.rate_bytes_per_s, bb.rate_bytes_per_s);
+  d.live("balancer.sizeSamples", ba.size_samples, bb.size_samples);
   d.live("loadThreshold", a.load_threshold, b.load_threshold);
   const char* next_move = " (from the next migration)";
   d.live("validationInterval", a.validation_interval_ms, b.validation_interval_ms, next_move);

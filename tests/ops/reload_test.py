@@ -42,7 +42,7 @@ def write_config(path, port, metrics, workdir, backends, capacity1=1000, max_cli
     with open(path, "w") as f:
         f.write("listen: 127.0.0.1:%d\nmetrics: 127.0.0.1:%d\nworkers: 2\n"
                 "dataDir: %s/data\nsegmentSize: %d\nmigrationPriority: high\n"
-                "validationInterval: 100ms\nbalancer:\n  enabled: false\n"
+                "validationInterval: 100ms\nbalancer:\n  enabled: false\n  interval: 1s\n"
                 "limits:\n  maxClients: %d\nbackends:\n" %
                 (listen_port or port, metrics, workdir, SEGMENT_SIZE, max_clients))
         for i, p in enumerate(backends, 1):
@@ -163,6 +163,12 @@ def main():
             body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % metrics, timeout=5).read()
             check(b'foreshard_backend_up{backend="redis-4"} 1' in body,
                   "/metrics: foreshard_backend_up{backend=\"redis-4\"} 1")
+
+            # the balancer (planning only) has sampled segment sizes meanwhile
+            check("segment bytes sampled" in wait_for("a plan with sampled sizes", lambda: (
+                lambda t: t if "segment bytes sampled" in t else None)(
+                    r.execute_command("FORESHARD", "PLAN")), timeout=10),
+                  "FORESHARD PLAN uses sampled segment sizes")
 
             # 3. the same file again: nothing to do
             check("no changes" in r.execute_command("FORESHARD", "RELOAD"),
