@@ -124,6 +124,28 @@ PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecas
   return in;
 }
 
+namespace {
+
+// "  largest: seg 3 12.4 MB, seg 0 8.1 MB, ..." (the sizes the plan used).
+std::string largest_segments(const PlanInput& in, size_t n) {
+  std::vector<const SegmentInfo*> v;
+  for (const SegmentInfo& s : in.segments) {
+    v.push_back(&s);
+  }
+  n = std::min(n, v.size());
+  std::partial_sort(v.begin(), v.begin() + n, v.end(),
+                    [](const SegmentInfo* a, const SegmentInfo* b) { return a->bytes > b->bytes; });
+  std::string out = "  largest segments:";
+  for (size_t i = 0; i < n; ++i) {
+    char b[64];
+    snprintf(b, sizeof b, "%s seg %u %.1f MB", i ? "," : "", v[i]->id, v[i]->bytes / 1e6);
+    out += b;
+  }
+  return out + "\n";
+}
+
+}  // namespace
+
 void LiveBalancer::run(const History& history, std::shared_ptr<const ForecastSet> forecasts,
                        uint64_t now) {
   BalancerParams p = params();
@@ -153,6 +175,7 @@ void LiveBalancer::run(const History& history, std::shared_ptr<const ForecastSet
   for (const std::string& n : plan.notes) {
     text += "  note: " + n + "\n";
   }
+  text += largest_segments(in, 5);
   if (enabled_ && !plan.actions.empty()) {
     text += act(plan);
   }
