@@ -4,6 +4,7 @@ and foreshard-load driving a seasonal load whose hot slot ranges move across
 the day (4 groups peaking at 08:00, 12:00, 16:00, 20:00: time zones).
 
   scripts/live_experiment.py                      # static vs reactive vs predictive
+  scripts/live_experiment.py --repeat 3           # each mode 3 times, medians
   scripts/live_experiment.py --modes predictive --warm-days 3 --days 2   (the demo)
 
 1. Warm-up: the load runs for --warm-days simulated days with the balancer in
@@ -214,6 +215,22 @@ def score(res, a):
     }
 
 
+def median_scores(runs):
+    """Per metric the median over runs; errors and misplaced keys are summed
+    (any one counts), keys on the backends is the minimum."""
+    out = {}
+    for k in runs[0]:
+        vals = sorted(r[k] for r in runs)
+        if k in ("client_errors", "misplaced_keys"):
+            out[k] = sum(vals)
+        elif k in ("keys_on_backends", "keys_expected"):
+            out[k] = vals[0] if k == "keys_on_backends" else vals[-1]
+        else:
+            n = len(vals)
+            out[k] = vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
+    return out
+
+
 def svg(results, a, path):
     """Load per backend over time, one panel per mode, capacity dashed."""
     w, h, pad = 900, 170, 40
@@ -262,6 +279,8 @@ def main():
     ap.add_argument("--interval", type=int, default=2)
     ap.add_argument("--refit", type=int, default=5)
     ap.add_argument("--report-every", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs of every mode (after one warm-up); the summary gives medians")
     ap.add_argument("--show-plans", action="store_true", help="print FORESHARD PLAN now and then")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "img", "live_balancer"))
     a = ap.parse_args()
@@ -281,15 +300,26 @@ def main():
                      os.path.join(base, "warm"), "warm-up", True)
     history = os.path.join(base, "history")
     shutil.copy(warm["history"], history)
-    results = {}
-    for mode in a.modes.split(","):
-        print(f"\n{mode}: {a.days:g} simulated days from the same history and initial map",
-              flush=True)
-        results[mode] = run_phase(a, mode, int(a.days * a.day_seconds), history,
-                                  os.path.join(base, mode), mode, True)
-    scores = {m: score(r, a) for m, r in results.items()}
+    modes = a.modes.split(",")
+    results, runs = {}, []  # results: the first run's (plotted); runs: scores of every run
+    for rep in range(a.repeat):
+        # Each repetition starts from the same history; the order of the modes
+        # rotates so that no mode always runs first (the machine warms up).
+        order = modes[rep % len(modes):] + modes[:rep % len(modes)]
+        run = {}
+        for mode in order:
+            print(f"\n{mode} (run {rep + 1} of {a.repeat}): {a.days:g} simulated days from the "
+                  "same history and initial map", flush=True)
+            res = run_phase(a, mode, int(a.days * a.day_seconds), history,
+                            os.path.join(base, f"{mode}-{rep}"), mode, True)
+            run[mode] = score(res, a)
+            if rep == 0:
+                results[mode] = res
+        runs.append(run)
+    scores = {m: median_scores([r[m] for r in runs]) for m in modes}
     print(f"\nsummary ({time.time() - t0:.0f} s in all; backend-seconds: one backend for one "
-          "real second = 24 simulated minutes at 60 s/day)")
+          "real second = 24 simulated minutes at 60 s/day)" +
+          (f"; medians of {a.repeat} runs, errors and misplaced keys summed" if a.repeat > 1 else ""))
     cols = ["backend_seconds_over_capacity", "backend_seconds_over_threshold", "imbalance_mean",
             "imbalance_p95", "peak_backend_ops", "moves", "client_ops", "client_errors",
             "client_p99_ms", "client_max_ms", "misplaced_keys", "keys_on_backends"]
@@ -298,12 +328,16 @@ def main():
         print(f"{c:34}" + "".join(
             f"{scores[m][c]:>12.2f}" if isinstance(scores[m][c], float) else f"{scores[m][c]:>12}"
             for m in scores))
+    if a.repeat > 1:
+        for c in ("backend_seconds_over_threshold", "imbalance_mean", "moves", "client_p99_ms"):
+            print(f"{c + ' by run':34}" + "".join(
+                f"{'/'.join(f'{r[m][c]:g}' for r in runs):>20}" for m in modes))
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     svg(results, a, a.out + ".svg")
-    json.dump({"args": vars(a), "scores": scores,
+    json.dump({"args": vars(a), "scores": scores, "runs": runs,
                "series": {m: r["series"] for m, r in results.items()}},
               open(a.out + ".json", "w"), indent=1)
-    print(f"\nplot {a.out}.svg, data {a.out}.json")
+    print(f"\nplot {a.out}.svg (run 1), data {a.out}.json")
     for m, r in results.items():
         print(f"\n{m}: {r['migrations']}\n" + "\n".join("  " + l for l in r["plan"].splitlines()[:6]))
     bad = [m for m, s in scores.items()
