@@ -130,6 +130,7 @@ bool Session::reissue_blocked(uint64_t seq, std::string_view reply) {
   again.append(in_.data(), in_.size());
   in_.swap(again);
   bump(worker_.counters().blocked_reissued);
+  last_active_ms_ = uv_now(worker_.loop());  // not idle: held a moment, then blocked again
   LOG_DEBUG("session", "w{} c {} {} unblocked by a switch: re-issued", worker_.id(), id_, args[0]);
   input_pending_ = true;  // dispatched at the next flush: held while the segment switches
   queue_flush();
