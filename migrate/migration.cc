@@ -728,13 +728,18 @@ Status Migration::kill_lost_connections() {
 }
 
 Status Migration::unblock_calls() {
+  size_t sent = 0;  // one pipeline for all of them
   for (const auto& call : tracker_->blocked()) {
     uint64_t id = call->client_id ? call->client_id->load() : 0;
     if (id == 0) {
       continue;  // its connection has not answered CLIENT ID yet
     }
     call->unblock_requested.store(true);  // before: its null reply may come at once
-    Reply r = src_conn_.command({"CLIENT", "UNBLOCK", std::to_string(id), "TIMEOUT"});
+    src_conn_.append({"CLIENT", "UNBLOCK", std::to_string(id), "TIMEOUT"});
+    ++sent;
+  }
+  for (size_t i = 0; i < sent; ++i) {
+    Reply r = src_conn_.read();
     if (!r || r->type == REDIS_REPLY_ERROR) {
       return fail(Code::Unavailable, "CLIENT UNBLOCK on the source: " +
                                          (r ? reply_text(r.get()) : src_conn_.error()));
