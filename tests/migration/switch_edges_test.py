@@ -15,7 +15,7 @@
    and an RPUSH/XADD through foreshard wakes each with its value. No error, no
    spurious nil.
 
-Then the same segment moves back with a BLPOP waiting across that switch too.
+Then the same segment moves back with 30 BLPOPs waiting across that switch.
 
     FORESHARD_BIN=build/app/foreshard /usr/bin/python3 tests/migration/switch_edges_test.py
 
@@ -40,6 +40,7 @@ SEGMENT_SIZE = 1024
 SEGMENT = 0
 NAMES = ["redis-1", "redis-2"]
 PAUSE_MS = 600
+BACK_CALLS = 30
 
 
 def keys(prefix, n):
@@ -149,7 +150,7 @@ def main():
         admin = redis.Redis(port=port, decode_responses=True, socket_timeout=10)
         r = redis.Redis(port=port, decode_responses=True, socket_timeout=10)
         direct = [redis.Redis(port=p, decode_responses=True) for p in ports]
-        counter, q_forever, q_timed, q_late, q_back, stream = keys("edge", 6)
+        counter, q_forever, q_timed, q_late, stream = keys("edge", 5)
         acked, other_errors, lost_error = 0, [], None
         for _ in range(20):
             r.incr(counter)
@@ -224,19 +225,24 @@ def main():
         print("lost INCR: %s; counter %d, acknowledged %d" % (lost_error, value, acked - 10),
               flush=True)
 
-        # Move 2: back, with a BLPOP waiting across this switch as well.
-        back = Blocked(port, "BLPOP", q_back, 0)
-        back.start()
-        time.sleep(0.2)
+        # Move 2: back, with 30 BLPOPs waiting across this switch (one pipeline
+        # of CLIENT UNBLOCKs).
+        backs = [(Blocked(port, "BLPOP", k, 0), k) for k in keys("back", BACK_CALLS)]
+        for t, _ in backs:
+            t.start()
+        time.sleep(0.3)
         before = finished(admin)
         admin.execute_command("FORESHARD", "MIGRATE", SEGMENT, src)
-        check_move(admin, before, "move 2", {"blocked calls moved": 1}, failures)
-        if not back.is_alive():
-            failures.append("the BLPOP across move 2 returned early: %r %s" % (back.reply, back.error))
-        r.rpush(q_back, "v-back")
-        back.join(10)
-        if back.reply != [q_back, "v-back"] or back.error is not None:
-            failures.append("BLPOP across move 2: %r %s" % (back.reply, back.error))
+        check_move(admin, before, "move 2", {"blocked calls moved": BACK_CALLS}, failures)
+        early = [(k, t.reply, t.error) for t, k in backs if not t.is_alive()]
+        if early:
+            failures.append("BLPOPs across move 2 returned early: %r" % early[:3])
+        for _, k in backs:
+            r.rpush(k, "v-" + k)
+        for t, k in backs:
+            t.join(10)
+            if t.reply != [k, "v-" + k] or t.error is not None:
+                failures.append("BLPOP %s across move 2: %r %s" % (k, t.reply, t.error))
         value = int(direct[NAMES.index(src)].get(counter) or 0)
         if value not in (acked, acked + 1):
             failures.append("after move 2: counter %d, acknowledged %d (+1)" % (value, acked))
