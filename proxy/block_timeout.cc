@@ -58,8 +58,8 @@ bool rewrite_block_timeout(std::vector<std::string>& args, uint64_t elapsed_ms, 
   }
   const std::string& t = args[pos];
   char* end = nullptr;
-  double total_ms = millis ? double(std::strtoll(t.c_str(), &end, 10))
-                           : std::strtod(t.c_str(), &end) * 1000.0;
+  double total_ms =
+      millis ? double(std::strtoll(t.c_str(), &end, 10)) : std::strtod(t.c_str(), &end) * 1000.0;
   if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(total_ms) || total_ms < 0) {
     return false;
   }

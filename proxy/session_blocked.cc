@@ -86,7 +86,8 @@ void Session::adopt_trackers() {
   }
   for (uint32_t slot : b.slots) {
     for (const auto& t : set->trackers) {
-      if (t->covers(slot) && std::find(b.trackers.begin(), b.trackers.end(), t) == b.trackers.end() &&
+      if (t->covers(slot) &&
+          std::find(b.trackers.begin(), b.trackers.end(), t) == b.trackers.end() &&
           t->add_blocked(b.call)) {
         b.trackers.push_back(t);
       }
