@@ -112,7 +112,7 @@ Migration::Migration(proxy::ProxyContext& ctx, MapAuthority& auth, CleanupJourna
       src_(src),
       dst_(dst),
       opt_(opt),
-      tracker_(std::make_shared<proxy::MigrationTracker>(first_slot, last_slot)) {}
+      tracker_(std::make_shared<proxy::MigrationTracker>(first_slot, last_slot, src)) {}
 
 Migration::~Migration() {
   request_abort();
@@ -175,6 +175,13 @@ std::string Migration::describe() const {
                      std::to_string(uint64_t(secs)) + " s";
   if (switch_pause_ms_.load() > 0) {
     line += " switch pause " + std::to_string(switch_pause_ms_.load()) + " ms";
+  }
+  if (tracker_->lost_writes() > 0) {
+    line += " lost replies " + std::to_string(tracker_->lost_writes()) + " connections killed " +
+            std::to_string(connections_killed_.load());
+  }
+  if (calls_unblocked_.load() > 0) {
+    line += " blocked calls moved " + std::to_string(calls_unblocked_.load());
   }
   std::string r = result();
   if (!r.empty()) {
@@ -429,6 +436,9 @@ Status Migration::catch_up() {
     if (abort_.load()) {
       return fail(Code::Refused, "aborted by request");
     }
+    if (Status s = kill_lost_connections(); !s.is_ok()) {
+      return s;
+    }
     std::vector<std::string> dirty = tracker_->dirty_keys();
     dirty_.store(dirty.size());
     // Small enough to switch: what the final copy (writes held) does in about
@@ -623,18 +633,26 @@ Status Migration::switch_over() {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
   };
   double t_state = ms_since(t0);
-  while (tracker_->pending() > 0) {
+  // Drain: every admitted write answered (a lost reply's connection killed),
+  // every blocking call of the segment unblocked on the source and gone.
+  auto next_unblock = std::chrono::steady_clock::now();
+  while (tracker_->pending() > 0 || tracker_->blocked_count() > 0) {
     if (std::chrono::steady_clock::now() > deadline) {
-      return fail(Code::Timeout, std::to_string(tracker_->pending()) +
-                                     " writes still unanswered after maxSwitchPause");
+      return fail(Code::Timeout, std::to_string(tracker_->pending()) + " writes unanswered, " +
+                                     std::to_string(tracker_->blocked_count()) +
+                                     " blocking calls waiting after maxSwitchPause");
+    }
+    if (Status s = kill_lost_connections(); !s.is_ok()) {
+      return s;
+    }
+    if (tracker_->blocked_count() > 0 && std::chrono::steady_clock::now() >= next_unblock) {
+      // A call still on its way answers 0 (not blocked yet): tried again.
+      if (Status s = unblock_calls(); !s.is_ok()) {
+        return s;
+      }
+      next_unblock = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
     }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  if (tracker_->lost_writes() > 0) {
-    // A write whose reply was lost may still land on the source later: the
-    // source stays the owner.
-    return fail(Code::Refused, std::to_string(tracker_->lost_writes()) +
-                                   " writes lost their replies during the move");
   }
   double t_drain = ms_since(t0);
   std::vector<std::string> last = tracker_->dirty_keys();
@@ -681,6 +699,55 @@ Status Migration::switch_over() {
            last_, switch_pause_ms_.load(), t_state, t_drain - t_state, last.size(),
            t_copy - t_drain, t_valid - t_copy, switch_pause_ms_.load() - t_valid);
   finish_tracking();
+  return Status::ok();
+}
+
+Status Migration::kill_lost_connections() {
+  for (uint64_t id : tracker_->lost_connections()) {
+    if (id == 0) {
+      return fail(Code::Refused, "a write lost its reply on a connection whose id on the source "
+                                 "is unknown: it might still run there");
+    }
+    std::string ids = std::to_string(id);
+    Reply r = src_conn_.command({"CLIENT", "KILL", "ID", ids});
+    // An integer (killed, or 0: no such client) or "No such client": gone.
+    bool gone = r && (r->type == REDIS_REPLY_INTEGER ||
+                      (r->type == REDIS_REPLY_ERROR &&
+                       reply_text(r.get()).find("No such client") != std::string::npos));
+    if (!gone) {
+      return fail(Code::Unavailable, "CLIENT KILL ID " + ids + " on the source failed (" +
+                                         (r ? reply_text(r.get()) : src_conn_.error()) +
+                                         "): a write whose reply was lost might still run there");
+    }
+    size_t writes = tracker_->loss_confirmed(id);
+    connections_killed_.fetch_add(1);
+    LOG_INFO("migrate", "slots {}-{}: source connection {} killed ({}); its {} writes with lost "
+             "replies are copied again", first_, last_, ids, reply_text(r.get()), writes);
+  }
+  return Status::ok();
+}
+
+Status Migration::unblock_calls() {
+  size_t sent = 0;  // one pipeline for all of them
+  for (const auto& call : tracker_->blocked()) {
+    uint64_t id = call->client_id ? call->client_id->load() : 0;
+    if (id == 0) {
+      continue;  // its connection has not answered CLIENT ID yet
+    }
+    call->unblock_requested.store(true);  // before: its null reply may come at once
+    src_conn_.append({"CLIENT", "UNBLOCK", std::to_string(id), "TIMEOUT"});
+    ++sent;
+  }
+  for (size_t i = 0; i < sent; ++i) {
+    Reply r = src_conn_.read();
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+      return fail(Code::Unavailable, "CLIENT UNBLOCK on the source: " +
+                                         (r ? reply_text(r.get()) : src_conn_.error()));
+    }
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+      calls_unblocked_.fetch_add(1);
+    }
+  }
   return Status::ok();
 }
 

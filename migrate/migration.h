@@ -80,6 +80,8 @@ class Migration {
   uint64_t bytes_copied() const { return bytes_copied_.load(); }
   double switch_pause_ms() const { return switch_pause_ms_.load(); }
   uint64_t mismatches() const { return mismatches_.load(); }
+  // Source connections killed because a write's reply was lost on them.
+  uint64_t connections_killed() const { return connections_killed_.load(); }
   uint64_t dirty_keys() const;
   // Seconds spent in phase p (the current phase counts once it is left).
   double phase_seconds(Phase p) const { return phase_seconds_[size_t(p)].load(); }
@@ -98,6 +100,13 @@ class Migration {
   proxy::Status bulk_copy();
   proxy::Status catch_up();
   proxy::Status switch_over();
+  // CLIENT KILL ID on the source for each connection that lost a write's
+  // reply; once it is gone its writes' keys are dirty (copied again). Fails
+  // if a connection's id is unknown or the kill cannot be confirmed.
+  proxy::Status kill_lost_connections();
+  // At the switch: CLIENT UNBLOCK <id> TIMEOUT on the source for every
+  // blocking call of the segment still registered (sessions re-issue them).
+  proxy::Status unblock_calls();
   // Copies `keys` src -> dst (DUMP+PEXPIRETIME in MULTI, RESTORE REPLACE
   // ABSTTL or DEL) and settles each with the tracker.
   proxy::Status copy_keys(const std::vector<std::string>& keys);
@@ -126,6 +135,7 @@ class Migration {
   std::atomic<bool> shutting_down_{false};
   std::atomic<uint64_t> keys_scanned_{0}, keys_copied_{0}, bytes_copied_{0}, keys_deleted_{0};
   std::atomic<uint64_t> dirty_{0}, validated_{0}, mismatches_{0};
+  std::atomic<uint64_t> connections_killed_{0}, calls_unblocked_{0};
   std::atomic<double> switch_pause_ms_{0};
   std::atomic<double> phase_seconds_[kPhaseCount] = {};
   std::chrono::steady_clock::time_point started_, phase_started_;

@@ -174,6 +174,7 @@ void Migrations::record_finished(const Migration& m) {
   gauges_.keys_copied += m.keys_copied();
   gauges_.bytes_copied += m.bytes_copied();
   gauges_.mismatches += m.mismatches();
+  gauges_.connections_killed += m.connections_killed();
   for (auto& [label, h] : gauges_.phase_durations) {
     for (Phase p : kTimedPhases) {
       if (label == phase_metric_label(p) && m.phase_seconds(p) > 0) {
@@ -207,6 +208,7 @@ proxy::MigrationGauges Migrations::gauges() const {
     g.keys_copied += running_->keys_copied();
     g.bytes_copied += running_->bytes_copied();
     g.mismatches += running_->mismatches();
+    g.connections_killed += running_->connections_killed();
     g.dirty_keys = running_->dirty_keys();
     if (!running_->finished()) {
       g.running_phase = phase_metric_label(running_->phase());

@@ -101,7 +101,7 @@ void BackendLink::connect() {
       encode_bulk(out_, user);
       encode_bulk(out_, backend_.password);
     }
-    pending_.push(Pending{nullptr, 0, uv_hrtime()});
+    pending_.push(Pending{nullptr, kOwnAuth, uv_hrtime()});
   } else if (!backend_.password.empty()) {
     encode_header(out_, '*', backend_.username.empty() ? 2 : 3);
     encode_bulk(out_, "AUTH");
@@ -109,8 +109,13 @@ void BackendLink::connect() {
       encode_bulk(out_, backend_.username);
     }
     encode_bulk(out_, backend_.password);
-    pending_.push(Pending{nullptr, 0, uv_hrtime()});
+    pending_.push(Pending{nullptr, kOwnAuth, uv_hrtime()});
   }
+  // The connection's id on the backend: a migration kills it (CLIENT KILL ID)
+  // when a write's reply is lost, or unblocks a blocking call on it.
+  server_id_ = std::make_shared<std::atomic<uint64_t>>(0);
+  out_.append("*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n");
+  pending_.push(Pending{nullptr, kOwnClientId, uv_hrtime()});
   deadline_grace_ = false;
   uv_timer_start(&timer_, on_timer_cb, connect_timeout_ms_, 0);
 }
@@ -129,6 +134,7 @@ void BackendLink::on_connect(int status) {
   }
   uv_timer_stop(&timer_);
   timer_armed_ = false;
+  connected_ = true;
   backoff_ms_ = backoff_min_ms_;
   set_state(State::Ready, "connected to " + backend_.address.to_string());
   uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), on_alloc_cb, on_read_cb);
@@ -285,7 +291,12 @@ void BackendLink::deliver(std::string_view reply) {
   latency_ewma_us.store(ewma == 0 ? us : ewma + (int64_t(us) - int64_t(ewma)) / 16,
                         std::memory_order_relaxed);
   if (p.sink == nullptr) {
-    if (is_error_reply(reply)) {
+    if (p.cookie == kOwnClientId) {
+      int64_t id = 0;  // an error (CLIENT refused by an ACL) leaves it unknown
+      if (decode_integer(reply, id) && id > 0) {
+        server_id_->store(uint64_t(id), std::memory_order_relaxed);
+      }
+    } else if (is_error_reply(reply)) {
       std::string msg(reply.substr(1, reply.size() >= 3 ? reply.size() - 3 : 0));
       fail("AUTH refused by backend: " + msg);
     }
@@ -371,10 +382,15 @@ void BackendLink::fail(const std::string& reason) {
     timer_armed_ = false;
     backoff_ms_ = std::min(backoff_ms_ * 2, backoff_max_ms_);
   }
-  fail_all_pending();
+  bool maybe_sent = connected_;
+  connected_ = false;
+  fail_all_pending(maybe_sent);
 }
 
-void BackendLink::fail_all_pending() {
+// maybe_sent: the connection was established, so requests may have reached
+// the backend and may still run there (their sinks hear on_backend_lost).
+void BackendLink::fail_all_pending(bool maybe_sent) {
+  uint64_t id = server_id_->load(std::memory_order_relaxed);
   if (stream_sink_ != nullptr) {
     ReplySink* sink = stream_sink_;
     stream_sink_ = nullptr;  // a subscription does not survive its connection
@@ -383,7 +399,9 @@ void BackendLink::fail_all_pending() {
   while (!pending_.empty()) {
     Pending p = pending_.front();
     pending_.pop();
-    if (p.sink != nullptr) {
+    if (p.sink != nullptr && maybe_sent) {
+      p.sink->on_backend_lost(p.cookie, down_reply_, id);
+    } else if (p.sink != nullptr) {
       p.sink->on_backend_reply(p.cookie, down_reply_, true);
     }
   }
@@ -402,7 +420,9 @@ void BackendLink::close() {
   }
   uv_timer_stop(&timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_timer_closed_cb);
-  fail_all_pending();
+  bool maybe_sent = connected_;
+  connected_ = false;
+  fail_all_pending(maybe_sent);
 }
 
 void BackendLink::on_tcp_closed_cb(uv_handle_t* h) {

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,15 @@ class ReplySink {
   // `link_error` is true the request failed in the proxy (backend down,
   // timeout) and `reply` is a ready-made "-ERR ...\r\n" naming the backend.
   virtual void on_backend_reply(uint64_t cookie, std::string_view reply, bool link_error) = 0;
+  // Instead of on_backend_reply(.., true) when the connection failed after the
+  // request may have reached the backend (it may still run there):
+  // `server_client_id` is that connection's CLIENT ID on the backend (0 if not
+  // known), so a migration can kill it (migration_tracker.h).
+  virtual void on_backend_lost(uint64_t cookie, std::string_view reply,
+                               uint64_t server_client_id) {
+    (void)server_client_id;
+    on_backend_reply(cookie, reply, true);
+  }
 };
 
 class BackendLink {
@@ -75,6 +85,11 @@ class BackendLink {
   const std::string& name() const { return name_; }
   size_t inflight() const { return pending_.size(); }
   bool fully_closed() const { return open_handles_ == 0; }
+  // The current connection's client id on the backend (CLIENT ID, sent after
+  // HELLO/AUTH on every connection), 0 until it answered; a new cell per
+  // connection, readable from any thread (a migration unblocks by it).
+  const std::shared_ptr<std::atomic<uint64_t>>& server_id_cell() const { return server_id_; }
+  uint64_t server_id() const { return server_id_->load(std::memory_order_relaxed); }
 
   // Read by other threads (INFO, metrics): relaxed snapshots.
   std::atomic<bool> up{false};
@@ -83,7 +98,7 @@ class BackendLink {
 
  private:
   struct Pending {
-    ReplySink* sink = nullptr;  // nullptr: the link's own request (AUTH)
+    ReplySink* sink = nullptr;  // nullptr: the link's own request (cookie: kOwn*)
     uint64_t cookie = 0;
     uint64_t sent_ns = 0;
   };
@@ -102,7 +117,8 @@ class BackendLink {
   void on_write(int status);
   void on_timer();
   void fail(const std::string& reason);  // drop the connection, fail everything, back off
-  void fail_all_pending();
+  void fail_all_pending(bool maybe_sent);
+  static constexpr uint64_t kOwnAuth = 0, kOwnClientId = 1;
   void set_state(State next, const std::string& reason);
   void arm_deadline();
   void deliver(std::string_view reply);
@@ -129,6 +145,8 @@ class BackendLink {
   bool flush_queued_ = false;
   bool timer_armed_ = false;
   bool deadline_grace_ = false;  // the deadline fired once; on_timer() lets I/O poll first
+  bool connected_ = false;       // this connection was established: requests may have gone out
+  std::shared_ptr<std::atomic<uint64_t>> server_id_ = std::make_shared<std::atomic<uint64_t>>(0);
 
   Buffer out_;      // queued, not yet handed to the kernel
   Buffer writing_buf_;  // owned by an in-flight uv_write

@@ -23,6 +23,8 @@
 //   foreshard_migration_switch_pause_seconds             histogram (write hold of each completed move)
 //   foreshard_migration_validation_mismatches_total      counter
 //   foreshard_migration_dirty_keys                       gauge (backlog of the running move)
+//   foreshard_migration_connections_killed_total         counter (CLIENT KILL ID for lost write replies)
+//   foreshard_migration_blocked_calls_reissued_total     counter (blocking calls moved at a switch)
 //   foreshard_balancer_enabled                           gauge (when the build has a balancer)
 //   foreshard_balancer_decisions_total{action}           counter (move, split, merge)
 // The control plane's families are built in metrics_control.cc.
@@ -128,7 +130,7 @@ std::vector<MetricFamily> WorkerCollectable::Collect() const {
         value(MetricType::Gauge, double(map->segments_owned_by(uint16_t(b)).size()), lbl));
   }
   uint64_t accepted = 0, rej_max = 0, rej_out = 0, rej_query = 0, proto = 0, in = 0, out = 0,
-           idle = 0;
+           idle = 0, reissued = 0;
   for (Worker* w : ctx_.workers) {
     const WorkerCounters& c = w->counters();
     accepted += read(c.connections_accepted);
@@ -137,6 +139,7 @@ std::vector<MetricFamily> WorkerCollectable::Collect() const {
     rej_query += read(c.clients_closed_query_limit);
     proto += read(c.protocol_errors);
     idle += read(c.clients_closed_idle);
+    reissued += read(c.blocked_reissued);
     in += read(c.bytes_in);
     out += read(c.bytes_out);
   }
@@ -160,8 +163,13 @@ std::vector<MetricFamily> WorkerCollectable::Collect() const {
   auto bout = family("foreshard_net_output_bytes_total", "Bytes written to clients.",
                      MetricType::Counter);
   bout.metric.push_back(value(MetricType::Counter, double(out)));
-  std::vector<MetricFamily> all = {req,   err,      lat,   up,  rec, cap, segs,
-                                   conns, total, rejected, epoch, bin, bout};
+  auto moved = family("foreshard_migration_blocked_calls_reissued_total",
+                      "Blocking calls unblocked on the source at a switch and re-issued on the "
+                      "new owner.",
+                      MetricType::Counter);
+  moved.metric.push_back(value(MetricType::Counter, double(reissued)));
+  std::vector<MetricFamily> all = {req,   err,   lat,      up,    rec, cap,  segs,
+                                   conns, total, rejected, epoch, bin, bout, moved};
   if (ctx_.control != nullptr) {
     append_control_families(*ctx_.control, all);
   }

@@ -74,11 +74,16 @@ void append_migrations(const MigrationGauges& g, std::vector<MetricFamily>& out)
                      "Keys whose destination copy differed from the source at validation.",
                      MetricType::Counter);
   mism.metric.push_back(value(MetricType::Counter, double(g.mismatches)));
+  auto killed = family("foreshard_migration_connections_killed_total",
+                       "Source connections killed (CLIENT KILL ID) because a write's reply was "
+                       "lost on them during a move.",
+                       MetricType::Counter);
+  killed.metric.push_back(value(MetricType::Counter, double(g.connections_killed)));
   auto dirty = family("foreshard_migration_dirty_keys",
                       "Keys written since copied, still to re-copy, in the running move.",
                       MetricType::Gauge);
   dirty.metric.push_back(value(MetricType::Gauge, double(g.dirty_keys)));
-  out.insert(out.end(), {total, flight, phases, keys, bytes, pause, mism, dirty});
+  out.insert(out.end(), {total, flight, phases, keys, bytes, pause, mism, killed, dirty});
   if (g.balancer_enabled >= 0) {
     auto on = family("foreshard_balancer_enabled", "1 when the balancer acts on its plans.",
                      MetricType::Gauge);

@@ -1,6 +1,8 @@
 // MigrationTracker implementation (see migration_tracker.h).
 #include "proxy/migration_tracker.h"
 
+#include <algorithm>
+
 namespace proxy {
 
 bool MigrationTracker::write_sent(const std::vector<std::string>& keys) {
@@ -18,8 +20,7 @@ bool MigrationTracker::write_sent(const std::vector<std::string>& keys) {
   return true;
 }
 
-void MigrationTracker::write_done(const std::vector<std::string>& keys, bool lost) {
-  std::lock_guard<std::mutex> lock(mu_);
+void MigrationTracker::finish_locked(const std::vector<std::string>& keys) {
   for (const std::string& k : keys) {
     KeyState& s = keys_[k];
     ++s.gen;
@@ -31,9 +32,72 @@ void MigrationTracker::write_done(const std::vector<std::string>& keys, bool los
   if (pending_ > 0) {
     --pending_;
   }
-  if (lost) {
-    lost_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void MigrationTracker::write_done(const std::vector<std::string>& keys) {
+  std::lock_guard<std::mutex> lock(mu_);
+  finish_locked(keys);
+}
+
+void MigrationTracker::write_lost(const std::vector<std::string>& keys, uint64_t client_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const std::string& k : keys) {
+    ++keys_[k].gen;  // still pending: no copy can call it clean
+    dirty_.insert(k);
   }
+  lost_writes_.push_back({client_id, keys});
+  lost_.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::vector<uint64_t> MigrationTracker::lost_connections() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<uint64_t> ids;
+  for (const LostWrite& w : lost_writes_) {
+    if (std::find(ids.begin(), ids.end(), w.client_id) == ids.end()) {
+      ids.push_back(w.client_id);
+    }
+  }
+  return ids;
+}
+
+size_t MigrationTracker::loss_confirmed(uint64_t client_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (size_t i = 0; i < lost_writes_.size();) {
+    if (lost_writes_[i].client_id != client_id) {
+      ++i;
+      continue;
+    }
+    finish_locked(lost_writes_[i].keys);
+    lost_writes_[i] = std::move(lost_writes_.back());
+    lost_writes_.pop_back();
+    ++n;
+  }
+  return n;
+}
+
+bool MigrationTracker::add_blocked(const std::shared_ptr<BlockedCall>& call) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (switching_) {
+    return false;
+  }
+  blocked_.push_back(call);
+  return true;
+}
+
+void MigrationTracker::remove_blocked(const BlockedCall* call) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase_if(blocked_, [&](const auto& c) { return c.get() == call; });
+}
+
+std::vector<std::shared_ptr<BlockedCall>> MigrationTracker::blocked() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return blocked_;
+}
+
+size_t MigrationTracker::blocked_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return blocked_.size();
 }
 
 MigrationTracker::Mark MigrationTracker::mark(const std::string& key) {

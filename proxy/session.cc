@@ -4,6 +4,7 @@
 // their slot. Cookies sent with backend requests encode (slot seq, part, backend).
 #include "proxy/session.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "proxy/admin_commands.h"
@@ -145,6 +146,7 @@ void Session::close(const char* reason) {
   if (blocking_link_ != nullptr) {
     worker_.ctx().blocked_clients.fetch_sub(1, std::memory_order_relaxed);
   }
+  end_blocked_call();
   for (BackendLink** l : {&watch_link_, &blocking_link_, &sub_link_}) {
     if (*l != nullptr) {
       BackendLink* link = *l;
@@ -326,7 +328,10 @@ bool Session::dispatch(const Command& cmd, std::string_view raw) {
   }
   if (plan.kind == RouteKind::Single && info->cls == CommandClass::Blocking &&
       (info->flags & kFlagBlocking) != 0) {
-    blocking(*info, cmd, raw, plan);
+    if (!blocking(*info, cmd, raw, plan)) {
+      untrack_unsent();
+      return false;
+    }
     return true;
   }
   switch (plan.kind) {
@@ -425,17 +430,25 @@ bool Session::track_write(const CommandInfo& info, const Command& cmd, const Seg
 // Writes admitted by a tracker that will not be sent after all.
 void Session::untrack_unsent() {
   for (auto& [t, keys] : tracked_) {
-    t->write_done(keys, false);
+    t->write_done(keys);
   }
   tracked_.clear();
 }
 
+// A write whose part to the tracker's source lost its reply keeps its keys
+// pending until the migration killed that connection.
 void Session::finish_tracking(Slot& s) {
   for (auto& [t, keys] : s.tracked) {
-    t->write_done(keys, s.link_failed);
+    auto lost = std::find_if(s.lost.begin(), s.lost.end(),
+                             [&](const auto& l) { return l.first == t->source(); });
+    if (lost != s.lost.end()) {
+      t->write_lost(keys, lost->second);
+    } else {
+      t->write_done(keys);
+    }
   }
   s.tracked.clear();
-  s.link_failed = false;
+  s.lost.clear();
 }
 
 void Session::on_map_changed() {
@@ -482,13 +495,21 @@ void Session::send_part(uint16_t backend, uint64_t seq, uint32_t part, uint8_t c
   bump(worker_.counters().requests(backend, cls));
 }
 
+void Session::on_backend_lost(uint64_t cookie, std::string_view reply,
+                              uint64_t server_client_id) {
+  Slot& s = slot(head_seq_ + uint32_t(uint32_t(cookie >> 32) - uint32_t(head_seq_)));
+  if (!s.tracked.empty()) {
+    s.lost.emplace_back(uint16_t(cookie & 0xfff), server_client_id);
+  }
+  on_backend_reply(cookie, reply, true);
+}
+
 void Session::on_backend_reply(uint64_t cookie, std::string_view reply, bool link_error) {
   --inflight_;
   if (closing_) {
     // Nobody reads the reply, but a migration waits for its write to finish.
     Slot& s = slot(head_seq_ + uint32_t(uint32_t(cookie >> 32) - uint32_t(head_seq_)));
     if (!s.tracked.empty()) {
-      s.link_failed |= link_error;
       if (s.parts_pending <= 1) {
         finish_tracking(s);
       } else {
@@ -503,6 +524,10 @@ void Session::on_backend_reply(uint64_t cookie, std::string_view reply, bool lin
   uint64_t seq = head_seq_ + uint32_t(uint32_t(cookie >> 32) - uint32_t(head_seq_));
   uint32_t part = (cookie >> 12) & 0xfffff;
   uint16_t backend = cookie & 0xfff;
+  if (!link_error && blocked_call_.call != nullptr && seq == blocked_call_.seq &&
+      blocked_call_.call->unblock_requested.load() && reissue_blocked(seq, reply)) {
+    return;  // unblocked by a migration's switch: runs again on the new owner
+  }
   if (int32_t ts = slot(seq).tslot; ts >= 0) {
     worker_.counters().count_reply(uint32_t(ts), backend, reply.size());
   }
@@ -545,17 +570,15 @@ void Session::append_request(Buffer& b, const Command& cmd, std::string_view raw
 void Session::complete_part(uint64_t seq, uint32_t part, std::string_view reply,
                             bool link_error) {
   Slot& s = slot(seq);
-  if (!s.tracked.empty()) {
-    s.link_failed |= link_error;
-    if (s.parts_pending == 1) {
-      finish_tracking(s);
-    }
+  if (!s.tracked.empty() && s.parts_pending == 1) {
+    finish_tracking(s);
   }
   if (s.release_link != nullptr && s.parts_pending == 1) {
     // The last reply a dedicated link owed this slot: give the link back.
     BackendLink* l = s.release_link;
     s.release_link = nullptr;
     if (l == blocking_link_) {
+      end_blocked_call();
       blocking_link_ = nullptr;
       blocked_ = false;
       worker_.ctx().blocked_clients.fetch_sub(1, std::memory_order_relaxed);

@@ -20,7 +20,10 @@
 //                   (MULTI, commands, EXEC) on the owner's link: atomic on it
 //   WATCH:          a dedicated link to the watched slot's owner until EXEC,
 //                   DISCARD or UNWATCH; the EXEC block goes on that link
-//   blocking:       a dedicated link, no deadline; input waits for the reply
+//   blocking:       a dedicated link, no deadline; input waits for the reply.
+//                   On a migrating segment the call is registered with the
+//                   tracker; unblocked at the switch, it is re-issued on the
+//                   new owner with the time left (session_blocked.cc)
 //   subscribed:     a dedicated link in stream mode to the pub/sub backend
 #pragma once
 
@@ -61,6 +64,10 @@ class Session final : public ReplySink {
   bool held_big_buffers() const { return held_big_buffers_; }
 
   void on_backend_reply(uint64_t cookie, std::string_view reply, bool link_error) override;
+  void on_backend_lost(uint64_t cookie, std::string_view reply, uint64_t server_client_id) override;
+  // The worker adopted a new tracker set: an outstanding blocking call on a
+  // segment that now migrates registers with its tracker.
+  void adopt_trackers();
   // These three also update the client directory (CLIENT LIST of any worker).
   void set_protocol(int p);
   const std::string& user() const { return user_; }
@@ -106,7 +113,9 @@ class Session final : public ReplySink {
     // A write to a migrating segment: its keys, per tracker, reported done
     // when the last part completes (migration_tracker.h).
     std::vector<std::pair<std::shared_ptr<MigrationTracker>, std::vector<std::string>>> tracked;
-    bool link_failed = false;
+    // Parts whose reply was lost after they may have reached the backend:
+    // (backend, server-side client id of the connection, 0 if unknown).
+    std::vector<std::pair<uint16_t, uint64_t>> lost;
   };
   // Pub/sub replies and pushes arrive from a stream-mode link.
   struct PushSink final : ReplySink {
@@ -137,8 +146,13 @@ class Session final : public ReplySink {
   void queue_in_multi(const CommandInfo& info, const Command& cmd, std::string_view raw);
   void exec();
   void watch(const CommandInfo& info, const Command& cmd, std::string_view raw);
-  void blocking(const CommandInfo& info, const Command& cmd, std::string_view raw,
+  // False: hold the call (its segment is switching owners).
+  bool blocking(const CommandInfo& info, const Command& cmd, std::string_view raw,
                 const RoutePlan& plan);
+  // Blocking calls across a switch (session_blocked.cc).
+  bool register_blocked(const std::shared_ptr<BlockedCall>& call);
+  void end_blocked_call();
+  bool reissue_blocked(uint64_t seq, std::string_view reply);
   void subscribe(const Command& cmd, std::string_view raw);
   void unsubscribe_locally(const Command& cmd);
   void on_push(std::string_view reply, bool link_error);
@@ -197,6 +211,15 @@ class Session final : public ReplySink {
   int32_t watch_slot_ = -1;
   BackendLink* blocking_link_ = nullptr;
   bool blocked_ = false;           // a blocking command is outstanding: input waits
+  // The outstanding blocking call, kept to re-issue it after a switch.
+  struct BlockedState {
+    std::shared_ptr<BlockedCall> call;
+    std::vector<std::shared_ptr<MigrationTracker>> trackers;  // registered with
+    std::vector<std::string> args;
+    std::vector<uint32_t> slots;  // of its keys
+    uint64_t sent_ns = 0;
+    uint64_t seq = 0;
+  } blocked_call_;
   BackendLink* sub_link_ = nullptr;
   PushSink push_sink_;
   // After each (un)subscribe the session sends PING <fence> on sub_link_ and

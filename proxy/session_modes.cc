@@ -319,18 +319,40 @@ bool Session::send_dedicated(BackendLink* link, const Command& cmd, std::string_
 
 // A blocking call gets its own connection with no deadline; the session reads
 // no further command until it returns (as Redis does with a blocked client).
-void Session::blocking(const CommandInfo& info, const Command& cmd, std::string_view raw,
+// Its arguments are kept: a migration may unblock it at a switch, and it is
+// then re-issued on the new owner (session_blocked.cc).
+bool Session::blocking(const CommandInfo& info, const Command& cmd, std::string_view raw,
                        const RoutePlan& plan) {
   BackendLink* l = worker_.acquire_dedicated(plan.backend, protocol_);
+  BlockedState& b = blocked_call_;
+  b.call = std::make_shared<BlockedCall>();
+  b.call->client_id = l->server_id_cell();
+  b.args.assign(cmd.args.begin(), cmd.args.end());
+  b.slots.clear();
+  keys_.clear();
+  if (worker_.ctx().commands->key_positions(info, cmd.args, keys_)) {
+    for (uint32_t k : keys_) {
+      b.slots.push_back(worker_.map()->slot_of(cmd.args[k]));
+    }
+  }
+  b.sent_ns = uv_hrtime();
+  if (worker_.tracking() && !register_blocked(b.call)) {
+    end_blocked_call();
+    worker_.release_dedicated(l, true);
+    return false;  // its segment is switching: held until the map changes
+  }
   l->set_request_timeout(0);
   if (!send_dedicated(l, cmd, raw, uint8_t(info.cls), l)) {
+    end_blocked_call();
     worker_.release_dedicated(l, false);
-    return;
+    return true;
   }
+  b.seq = tail_seq_ - 1;
   blocking_link_ = l;
   blocked_ = true;
   worker_.ctx().blocked_clients.fetch_add(1, std::memory_order_relaxed);
   count_load(info, plan, raw, tail_seq_ - 1);
+  return true;
 }
 
 void Session::subscribe(const Command& cmd, std::string_view raw) {

@@ -109,6 +109,7 @@ class WorkerCounters {
   std::atomic<uint64_t> clients_closed_query_limit{0};
   std::atomic<uint64_t> protocol_errors{0};
   std::atomic<uint64_t> clients_closed_idle{0};
+  std::atomic<uint64_t> blocked_reissued{0};  // unblocked by a switch, sent to the new owner
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_out{0};
 

@@ -173,6 +173,11 @@ void Worker::on_async_cb(uv_async_t* h) {
     for (Session* s : held) {
       s->on_map_changed();
     }
+    if (self->tracking()) {
+      for (Session* s : self->sessions_) {
+        s->adopt_trackers();  // blocked calls on a segment that now migrates
+      }
+    }
     self->run_barrier();
   }
   std::vector<uint64_t> kills;
