@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "migrate/big_key_copy.h"
 #include "migrate/cleanup_journal.h"
 #include "migrate/map_authority.h"
 #include "migrate/redis_conn.h"
@@ -50,6 +51,7 @@ struct MigrationOptions {
   uint32_t validation_sample = 100;     // clean keys re-digested at the switch
   uint32_t interval_ms = 1000;          // validationInterval: between catch-up rounds
   int timeout_ms = 5000;                // each backend call
+  BigKeyOptions big;                    // bigKeyElements: chunked copy of big keys
 };
 
 MigrationOptions options_for(const proxy::Config& cfg);
@@ -103,6 +105,7 @@ class Migration {
   proxy::Status copy_keys(const std::vector<std::string>& keys);
   proxy::Status validate(const std::vector<std::string>& keys);
   proxy::Status validate_sample();
+  proxy::Status count_range_keys();  // range_count.h, once before the switch
   proxy::Status fast_equal(const std::vector<std::string>& keys, std::vector<std::string>* slow);
   proxy::Status compare(const std::string& key, std::string* diff);
   void abort_to_src(const std::string& why);
@@ -120,6 +123,7 @@ class Migration {
   const MigrationOptions opt_;
   const std::shared_ptr<proxy::MigrationTracker> tracker_;  // published while the move runs
   RedisConn src_conn_, dst_conn_;
+  BigKeyCopier big_{src_conn_, dst_conn_, *tracker_, opt_.big};  // after the connections
   std::thread thread_;
   std::atomic<Phase> phase_{Phase::Queued};
   std::atomic<bool> abort_{false};
