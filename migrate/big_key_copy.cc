@@ -118,14 +118,22 @@ std::string staging_name(std::string_view key) {
   } else if (!key.empty() && key.find('}') == std::string_view::npos) {
     out.append("{").append(key).append("}");
   } else {
-    uint16_t want = proxy::crc16(key.data(), key.size());
-    std::string n;
-    for (uint64_t i = 0;; ++i) {  // every CRC16 value is hit below 10^6
-      n = std::to_string(i);
-      if (proxy::crc16(n.data(), n.size()) == want) {
-        break;
+    // The smallest decimal number with each CRC16 value (all occur below
+    // 10^6): built once, 256 KB.
+    static const std::vector<uint32_t> smallest = [] {
+      std::vector<uint32_t> t(65536, UINT32_MAX);
+      size_t left = t.size();
+      for (uint32_t i = 0; left > 0; ++i) {
+        std::string n = std::to_string(i);
+        uint32_t& slot = t[proxy::crc16(n.data(), n.size())];
+        if (slot == UINT32_MAX) {
+          slot = i;
+          --left;
+        }
       }
-    }
+      return t;
+    }();
+    std::string n = std::to_string(smallest[proxy::crc16(key.data(), key.size())]);
     out.append("{").append(n).append("}").append(key);
   }
   return out;

@@ -13,6 +13,7 @@ source and the destination ran during the move (SLOWLOG, every command over
 
 --count-keys N: N small keys (100-byte values) in segment 0, moved once; the
 whole-range key count's time is read from foreshard's log ("key count").
+--big-key-elements 0 with it: no TYPE/size pass before the DUMPs (its cost).
 
 Everything runs on 127.0.0.1, free ports, a tmp dir (kept), stopped by PID.
 """
@@ -144,9 +145,9 @@ def big_key_run(fields, extra, label):
         fl.stop_all()
 
 
-def count_run(n):
+def count_run(n, extra):
     workdir = tempfile.mkdtemp(prefix="foreshard-count.")
-    fl, ports, port = fleet_with(workdir, "")
+    fl, ports, port = fleet_with(workdir, extra)
     try:
         keys = bm.make_keys(n, b"mk", True)
         path = os.path.join(workdir, "load.resp")
@@ -166,9 +167,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fields", type=int, default=1_000_000)
     ap.add_argument("--count-keys", type=int, default=0)
+    ap.add_argument("--big-key-elements", type=int, default=None,
+                    help="with --count-keys: bigKeyElements (0 skips the TYPE pass)")
     args = ap.parse_args()
     if args.count_keys:
-        count_run(args.count_keys)
+        count_run(args.count_keys, "" if args.big_key_elements is None else
+                  "bigKeyElements: %d\n" % args.big_key_elements)
         return 0
     big_key_run(args.fields, "bigKeyElements: 0\n", "before (one DUMP/RESTORE)")
     big_key_run(args.fields, "", "after (chunks through a staging key)")
