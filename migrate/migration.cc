@@ -528,9 +528,9 @@ Status Migration::validate(const std::vector<std::string>& keys) {
 Status Migration::fast_equal(const std::vector<std::string>& all,
                              std::vector<std::string>* slow_out) {
   std::vector<std::string>& slow = *slow_out;
-  std::vector<std::string> keys;  // a big key's DUMP would block: digests only
-  for (const std::string& k : all) {
-    (big_.is_big(k) ? slow : keys).push_back(k);
+  std::vector<std::string> keys;  // a big key's DUMP would block (but in the hold
+  for (const std::string& k : all) {  // it was just DUMPed anyway): digests only
+    (big_.is_big(k) && !tracker_->switching() ? slow : keys).push_back(k);
   }
   for (size_t at = 0; at < keys.size(); at += opt_.batch_keys) {
     size_t end = std::min(keys.size(), at + opt_.batch_keys);

@@ -2,7 +2,9 @@
 // on its own thread with blocking connections to both backends (RedisConn).
 //
 //   preflight -> clean dst -> MIGRATING (tracker armed, workers' barrier)
-//     -> bulk copy -> catch-up rounds -> SWITCHING (new writes held, pending
+//     -> bulk copy (big keys in chunks: big_key_copy.h) -> catch-up rounds
+//     (once: the whole-range key count, range_count.h; then the sample
+//     validation) -> SWITCHING (new writes held, pending
 //     writes drained, last dirty keys copied, digests validated)
 //     -> STABLE(dst) -> cleanup of src
 //   any failure or ABORT before STABLE(dst) -> STABLE(src) -> cleanup of dst
