@@ -1,12 +1,12 @@
 // BigKeyCopier implementation (see big_key_copy.h).
 #include "migrate/big_key_copy.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-
-#include <xxhash.h>
 
 #include "proxy/slot.h"
 
@@ -139,7 +139,9 @@ std::string staging_name(std::string_view key) {
   return out;
 }
 
-bool is_staging_name(std::string_view key) { return key.substr(0, kStagingPrefix.size()) == kStagingPrefix; }
+bool is_staging_name(std::string_view key) {
+  return key.substr(0, kStagingPrefix.size()) == kStagingPrefix;
+}
 
 Status BigKeyCopier::find_big(const std::vector<std::string>& keys, std::vector<Found>* big,
                               std::vector<std::string>* rest) {
@@ -216,8 +218,8 @@ Status BigKeyCopier::copy_one(const Found& k, uint64_t* bytes, bool* changed) {
   if (Reply r = dst_.command({"DEL", stage}); is_error(r.get())) {
     return fail(dst_, "DEL of the staging key", r.get());
   }
-  const char* write = k.type == "hash"  ? "HSET"
-                      : k.type == "set" ? "SADD"
+  const char* write = k.type == "hash"   ? "HSET"
+                      : k.type == "set"  ? "SADD"
                       : k.type == "zset" ? "ZADD"
                                          : "RPUSH";
   ChunkReader rd(src_, k.key, k.type, opt_.chunk);
@@ -226,9 +228,10 @@ Status BigKeyCopier::copy_one(const Found& k, uint64_t* bytes, bool* changed) {
   auto written_ok = [&]() -> Status {
     writing = false;
     Reply r = dst_.read();
-    return is_error(r.get()) ? fail(dst_, std::string(write) + " into the staging key of '" +
-                                              k.key + "'", r.get())
-                             : Status::ok();
+    return is_error(r.get())
+               ? fail(dst_, std::string(write) + " into the staging key of '" + k.key + "'",
+                      r.get())
+               : Status::ok();
   };
   std::vector<std::string_view> args;
   while (!rd.done()) {
@@ -375,7 +378,8 @@ class SideDigest {
   }
   // Strings and streams are not chunked (see the header): the whole value.
   Status whole() {
-    Reply v = type_ == "string" ? c_.command({"GET", key_}) : c_.command({"XRANGE", key_, "-", "+"});
+    Reply v =
+        type_ == "string" ? c_.command({"GET", key_}) : c_.command({"XRANGE", key_, "-", "+"});
     if (is_error(v.get())) {
       return fail(c_, "reading '" + key_ + "'", v.get());
     }

@@ -53,8 +53,7 @@ struct BigKeyOptions {
 
 class BigKeyCopier {
  public:
-  BigKeyCopier(RedisConn& src, RedisConn& dst, proxy::MigrationTracker& tracker,
-               BigKeyOptions opt)
+  BigKeyCopier(RedisConn& src, RedisConn& dst, proxy::MigrationTracker& tracker, BigKeyOptions opt)
       : src_(src), dst_(dst), tracker_(tracker), opt_(opt) {}
 
   // Copies the big keys among `keys` in chunks (each marked before and

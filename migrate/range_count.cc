@@ -1,11 +1,11 @@
 // Whole-range key-count validation (see range_count.h).
 #include "migrate/range_count.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-
-#include <xxhash.h>
 
 #include "migrate/big_key_copy.h"
 #include "proxy/slot.h"
@@ -20,7 +20,7 @@ using proxy::Status;
 // The range's keys seen on one backend: (hash, offset of the name in names).
 struct KeySet {
   std::vector<std::pair<uint64_t, uint64_t>> index;  // padded to 16 bytes anyway
-  std::string names;  // each name preceded by its length (4 bytes)
+  std::string names;                                 // each name preceded by its length (4 bytes)
 
   void add(std::string_view k) {
     uint32_t len = uint32_t(k.size());
@@ -133,9 +133,10 @@ Status count_range(RedisConn& src, RedisConn& dst, const RangeSpec& range,
   return Status::ok();
 }
 
-Status validate_range_count(
-    RedisConn& src, RedisConn& dst, const RangeSpec& range, proxy::MigrationTracker& tracker,
-    const std::function<Status(const std::vector<std::string>&)>& recopy, RangeCount* out) {
+Status validate_range_count(RedisConn& src, RedisConn& dst, const RangeSpec& range,
+                            proxy::MigrationTracker& tracker,
+                            const std::function<Status(const std::vector<std::string>&)>& recopy,
+                            RangeCount* out) {
   if (Status s = count_range(src, dst, range, tracker, out); !s.is_ok()) {
     return s;
   }

@@ -51,7 +51,6 @@ proxy::Status count_range(RedisConn& src, RedisConn& dst, const RangeSpec& range
 // message says how many keys differ and names a few.
 proxy::Status validate_range_count(
     RedisConn& src, RedisConn& dst, const RangeSpec& range, proxy::MigrationTracker& tracker,
-    const std::function<proxy::Status(const std::vector<std::string>&)>& recopy,
-    RangeCount* out);
+    const std::function<proxy::Status(const std::vector<std::string>&)>& recopy, RangeCount* out);
 
 }  // namespace migrate

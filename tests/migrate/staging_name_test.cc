@@ -2,14 +2,13 @@
 // key's slot (so a cleanup of the range finds an orphan), for keys with and
 // without hash tags, with '{' and '}' anywhere, empty and binary keys, and
 // every slot count; it must be recognisable by its prefix.
-#include "migrate/big_key_copy.h"
-
 #include <doctest/doctest.h>
 
 #include <random>
 #include <string>
 #include <vector>
 
+#include "migrate/big_key_copy.h"
 #include "proxy/slot.h"
 
 namespace migrate {
@@ -28,10 +27,30 @@ void check_same_slot(const std::string& key) {
 
 TEST_CASE("staging keys hash to the key's slot in every edge case") {
   const std::vector<std::string> keys = {
-      "user:1",      "{user:1}.profile", "x{tag}y",  "a{b",    "a}b",   "}",     "{",
-      "{}",          "{}x}",             "a{}b}",    "}{",     "a}b{c}", "{a}",  "{{a}}",
-      "}}{{",        "a{b}c}d",          "",         "{}{a}",  "a{",     "{}}",  "}a{b}",
-      std::string("bin\0{\xff}", 7), std::string("\0", 1), std::string(300, '}'),
+      "user:1",
+      "{user:1}.profile",
+      "x{tag}y",
+      "a{b",
+      "a}b",
+      "}",
+      "{",
+      "{}",
+      "{}x}",
+      "a{}b}",
+      "}{",
+      "a}b{c}",
+      "{a}",
+      "{{a}}",
+      "}}{{",
+      "a{b}c}d",
+      "",
+      "{}{a}",
+      "a{",
+      "{}}",
+      "}a{b}",
+      std::string("bin\0{\xff}", 7),
+      std::string("\0", 1),
+      std::string(300, '}'),
   };
   for (const std::string& k : keys) {
     check_same_slot(k);
