@@ -6,6 +6,7 @@
 #include <random>
 #include <unordered_set>
 
+#include "migrate/range_count.h"
 #include "proxy/log.h"
 #include "proxy/slot.h"
 
@@ -93,6 +94,7 @@ MigrationOptions options_for(const proxy::Config& cfg) {
   MigrationOptions o;
   o.interval_ms = cfg.validation_interval_ms;
   o.max_switch_pause_ms = cfg.max_switch_pause_ms;
+  o.big.min_elements = cfg.big_key_elements;
   if (cfg.migration_priority == "low") {
     o.max_keys_per_s = 5000;
   } else if (cfg.migration_priority == "normal") {
@@ -339,9 +341,18 @@ Status Migration::enter_migrating() {
   return Status::ok();
 }
 
-Status Migration::copy_keys(const std::vector<std::string>& keys) {
-  if (keys.empty()) {
+Status Migration::copy_keys(const std::vector<std::string>& all) {
+  if (all.empty()) {
     return Status::ok();
+  }
+  // Big keys go in chunks through a staging key (big_key_copy.h); the rest here.
+  std::vector<std::string> keys;
+  uint64_t big_keys = 0, big_bytes = 0;
+  Status big = big_.copy(all, &keys, &big_keys, &big_bytes);
+  keys_copied_.fetch_add(big_keys);
+  bytes_copied_.fetch_add(big_bytes);
+  if (!big.is_ok() || keys.empty()) {
+    return big;
   }
   std::vector<proxy::MigrationTracker::Mark> marks;
   marks.reserve(keys.size());
@@ -432,6 +443,9 @@ Status Migration::catch_up() {
   size_t best = SIZE_MAX;
   int stalled = 0;
   double keys_per_s = 0;  // measured re-copy rate
+  bool range_counted = false;
+  int big_waits = 0;
+  bool sampled = false;
   for (int round = 0;; ++round) {
     if (abort_.load()) {
       return fail(Code::Refused, "aborted by request");
@@ -445,10 +459,33 @@ Status Migration::catch_up() {
     // 50 ms at the measured rate, and never less than catchup_target. A fixed
     // target aborted busy segments whose writes per round stayed above it.
     size_t target = std::max<size_t>(opt_.catchup_target, size_t(keys_per_s * 0.05));
-    if (dirty.size() <= target) {
-      return validate_sample();
+    if (dirty.size() <= target && !range_counted) {
+      range_counted = true;  // once, then rounds again for what was written meanwhile
+      if (Status s = count_range_keys(); !s.is_ok()) {
+        return s;
+      }
+      best = SIZE_MAX;
+      stalled = 0;
+      continue;
     }
-    if (dirty.size() < best) {
+    // A dirty big key would be copied again (in chunks) inside the write
+    // hold: up to 10 more rounds first, for a moment when none is dirty.
+    const bool wait_big = dirty.size() <= target && big_waits < 10 &&
+                          std::any_of(dirty.begin(), dirty.end(),
+                                      [this](const std::string& k) { return big_.is_big(k); });
+    if (dirty.size() <= target && !wait_big) {
+      if (sampled) {
+        return Status::ok();  // the switch
+      }
+      sampled = true;  // then a last look: the sample took a while
+      if (Status s = validate_sample(); !s.is_ok()) {
+        return s;
+      }
+      continue;
+    }
+    if (wait_big) {
+      ++big_waits;
+    } else if (dirty.size() < best) {
       best = dirty.size();
       stalled = 0;
     } else if (++stalled >= 10) {
@@ -498,9 +535,13 @@ Status Migration::validate(const std::vector<std::string>& keys) {
 // Fast path, pipelined: identical DUMP payloads and expiry times prove a copy.
 // Different payloads prove nothing (dst may encode a value another way): those
 // keys go to *slow for the digest comparison.
-Status Migration::fast_equal(const std::vector<std::string>& keys,
+Status Migration::fast_equal(const std::vector<std::string>& all,
                              std::vector<std::string>* slow_out) {
   std::vector<std::string>& slow = *slow_out;
+  std::vector<std::string> keys;  // a big key's DUMP would block (but in the hold
+  for (const std::string& k : all) {  // it was just DUMPed anyway): digests only
+    (big_.is_big(k) && !tracker_->switching() ? slow : keys).push_back(k);
+  }
   for (size_t at = 0; at < keys.size(); at += opt_.batch_keys) {
     size_t end = std::min(keys.size(), at + opt_.batch_keys);
     for (RedisConn* c : {&src_conn_, &dst_conn_}) {
@@ -544,16 +585,26 @@ Status Migration::compare(const std::string& k, std::string* diff) {
     std::string digest[2];
     long long pexp[2] = {0, 0};
     RedisConn* conns[2] = {&src_conn_, &dst_conn_};
+    const bool big = big_.is_big(k);  // in chunks, not one script walking the whole key
+    if (big) {
+      if (Status s = big_.digest(src_conn_, dst_conn_, k, digest); !s.is_ok()) {
+        return s;
+      }
+    }
     for (int side = 0; side < 2; ++side) {
-      conns[side]->append({"EVAL", kDigestScript, "1", k});
+      if (!big) {
+        conns[side]->append({"EVAL", kDigestScript, "1", k});
+      }
       conns[side]->append({"PEXPIRETIME", k});
-      Reply d = conns[side]->read();
+      Reply d = big ? nullptr : conns[side]->read();
       Reply e = conns[side]->read();
-      if (!d || !e || d->type == REDIS_REPLY_ERROR) {
+      if ((!d && !big) || !e || (d && d->type == REDIS_REPLY_ERROR)) {
         return fail(Code::Unavailable, "digest of '" + k + "': " +
                                            (d ? reply_text(d.get()) : conns[side]->error()));
       }
-      digest[side] = reply_text(d.get());
+      if (d) {
+        digest[side] = reply_text(d.get());
+      }
       pexp[side] = e->integer;
     }
     validated_.fetch_add(1);
@@ -586,6 +637,11 @@ Status Migration::validate_sample() {
       }
     }
   } while (cursor != "0" && sample.size() < opt_.validation_sample);
+  for (const std::string& k : big_.big_keys()) {  // every big key, besides the sample
+    if (std::find(sample.begin(), sample.end(), k) == sample.end()) {
+      sample.push_back(k);
+    }
+  }
   std::vector<proxy::MigrationTracker::Mark> marks;
   for (const std::string& k : sample) {
     marks.push_back(tracker_->mark(k));
@@ -609,6 +665,23 @@ Status Migration::validate_sample() {
     }
   }
   return Status::ok();
+}
+
+// Before the switch, outside the hold: the range's keys on both sides
+// compared as sets (range_count.h); keys written meanwhile are catch-up's.
+Status Migration::count_range_keys() {
+  RangeSpec range{ctx_.config->slots, first_, last_, opt_.scan_count, opt_.batch_keys};
+  RangeCount n;
+  Status s = validate_range_count(src_conn_, dst_conn_, range, *tracker_,
+                                  [this](const std::vector<std::string>& k) { return copy_keys(k); },
+                                  &n);
+  LOG_INFO("migrate", "slots {}-{}: key count {} on the source, {} on the destination ({} written "
+           "meanwhile, {} expired) in {:.2f} s", first_, last_, n.src_keys, n.dst_keys, n.written,
+           n.expired, n.seconds);
+  if (s.code() == Code::Corrupt) {
+    mismatches_.fetch_add(n.only_src.size() + n.only_dst.size());
+  }
+  return s;
 }
 
 Status Migration::switch_over() {

@@ -2,7 +2,9 @@
 // on its own thread with blocking connections to both backends (RedisConn).
 //
 //   preflight -> clean dst -> MIGRATING (tracker armed, workers' barrier)
-//     -> bulk copy -> catch-up rounds -> SWITCHING (new writes held, pending
+//     -> bulk copy (big keys in chunks: big_key_copy.h) -> catch-up rounds
+//     (once: the whole-range key count, range_count.h; then the sample
+//     validation) -> SWITCHING (new writes held, pending
 //     writes drained, last dirty keys copied, digests validated)
 //     -> STABLE(dst) -> cleanup of src
 //   any failure or ABORT before STABLE(dst) -> STABLE(src) -> cleanup of dst
@@ -23,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "migrate/big_key_copy.h"
 #include "migrate/cleanup_journal.h"
 #include "migrate/map_authority.h"
 #include "migrate/redis_conn.h"
@@ -50,6 +53,7 @@ struct MigrationOptions {
   uint32_t validation_sample = 100;     // clean keys re-digested at the switch
   uint32_t interval_ms = 1000;          // validationInterval: between catch-up rounds
   int timeout_ms = 5000;                // each backend call
+  BigKeyOptions big;                    // bigKeyElements: chunked copy of big keys
 };
 
 MigrationOptions options_for(const proxy::Config& cfg);
@@ -112,6 +116,7 @@ class Migration {
   proxy::Status copy_keys(const std::vector<std::string>& keys);
   proxy::Status validate(const std::vector<std::string>& keys);
   proxy::Status validate_sample();
+  proxy::Status count_range_keys();  // range_count.h, once before the switch
   proxy::Status fast_equal(const std::vector<std::string>& keys, std::vector<std::string>* slow);
   proxy::Status compare(const std::string& key, std::string* diff);
   void abort_to_src(const std::string& why);
@@ -129,6 +134,7 @@ class Migration {
   const MigrationOptions opt_;
   const std::shared_ptr<proxy::MigrationTracker> tracker_;  // published while the move runs
   RedisConn src_conn_, dst_conn_;
+  BigKeyCopier big_{src_conn_, dst_conn_, *tracker_, opt_.big};  // after the connections
   std::thread thread_;
   std::atomic<Phase> phase_{Phase::Queued};
   std::atomic<bool> abort_{false};

@@ -44,6 +44,17 @@ void RedisConn::append(const std::vector<std::string_view>& args) {
   redisAppendCommandArgv(ctx_, int(argv.size()), argv.data(), lens.data());
 }
 
+bool RedisConn::flush() {
+  int done = 0;
+  while (ctx_ != nullptr && !done) {
+    if (redisBufferWrite(ctx_, &done) != REDIS_OK) {
+      error_ = "backend " + name_ + ": " + ctx_->errstr;
+      return false;
+    }
+  }
+  return ctx_ != nullptr;
+}
+
 Reply RedisConn::read() {
   void* r = nullptr;
   if (ctx_ == nullptr || redisGetReply(ctx_, &r) != REDIS_OK || r == nullptr) {

@@ -32,6 +32,9 @@ class RedisConn {
   // Connects and authenticates (backend username/password from the config).
   proxy::Status connect(const proxy::BackendConfig& backend, int timeout_ms);
   void append(const std::vector<std::string_view>& args);
+  // Sends what append() buffered now, without waiting for a reply (so the
+  // backend works while this thread talks to another one). False on error.
+  bool flush();
   // The next reply in order; nullptr on a connection error (see error()).
   Reply read();
   // append + read.

@@ -481,6 +481,7 @@ Result<Config> load_root(Loader& L, const YAML::Node& root, Config c) {
       {"validationInterval", L.duration("validationInterval", 1, kHour, c.validation_interval_ms)},
       {"migrationPriority", L.one_of("migrationPriority", "low|normal|high", c.migration_priority)},
       {"maxSwitchPause", L.duration("maxSwitchPause", 10, kMinute, c.max_switch_pause_ms)},
+      {"bigKeyElements", L.integer("bigKeyElements", 0, kI32, c.big_key_elements)},
   };
   L.walk(root, table, "");
   tc.step_s = uint32_t(step_ms / kSecond);

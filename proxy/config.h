@@ -103,6 +103,7 @@ struct Config {
   uint32_t validation_interval_ms = 1000;
   std::string migration_priority = "normal";  // low|normal|high
   uint32_t max_switch_pause_ms = 2000;  // a move's write hold is bounded by this; past it, abort
+  uint32_t big_key_elements = 10000;  // a move copies collections above this in chunks; 0 = never
 
   uint32_t effective_workers() const;
   int backend_index(const std::string& name) const;  // -1 if absent

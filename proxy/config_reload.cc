@@ -176,6 +176,7 @@ ConfigDiff diff_config(const Config& a, const Config& b, size_t capacity) {
   d.live("validationInterval", a.validation_interval_ms, b.validation_interval_ms, next_move);
   d.live("migrationPriority", a.migration_priority, b.migration_priority, next_move);
   d.live("maxSwitchPause", a.max_switch_pause_ms, b.max_switch_pause_ms, next_move);
+  d.live("bigKeyElements", a.big_key_elements, b.big_key_elements, next_move);
   return out;
 }
 

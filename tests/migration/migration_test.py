@@ -5,13 +5,20 @@ read straight from the backends.
 
     FORESHARD_BIN=build/app/foreshard /usr/bin/python3 tests/migration/migration_test.py
     MIGRATION_MOVES=500 ... (longer run; default 50)
+    MIGRATION_BIG_KEY_ELEMENTS=0 ... (no chunked copies: the old path; the
+        staging-key checks then fail)
 
 Writers INCR counters (a third of them through EVAL) and RPUSH unique values to lists (some keys with TTLs,
 one 100k-field hash and one 100k-member sorted set in the moving segment);
-readers check that no counter ever goes backwards. Afterwards: every
-acknowledged INCR and RPUSH is there exactly once, every key lives only on the
-owner the map names, the TTLs survived, the big keys are intact, and no client
-saw an error. Uses redis-py (Debian python3-redis).
+readers check that no counter ever goes backwards. Big keys (the two above, a
+12k-member set and a 12k-element list, all over bigKeyElements) are copied in
+chunks through staging keys while a writer adds to them in bursts. Afterwards:
+every acknowledged INCR, RPUSH and big-key write is there exactly once, every
+key lives only on the owner the map names, the TTLs survived, the big keys are
+intact, no client saw an error, a staging key was seen during a move and none
+is left after any move. Last, a key planted on the destination behind
+foreshard's back must make the whole-range key count abort the move.
+Uses redis-py (Debian python3-redis).
 """
 import os
 import random
@@ -33,6 +40,8 @@ SEGMENT_SIZE = 1024
 SEGMENT = 0                     # slots 0-1023
 COUNTERS, LISTS, TTL_KEYS = 40, 20, 10
 BIG = 100_000
+BIG_SMALL = 12_000              # the big set and list: still over bigKeyElements (10,000)
+STAGING = b"__foreshard_staging:"
 WRITERS, READERS = 3, 1
 
 
@@ -48,6 +57,31 @@ class Stats:
         self.errors = []
         self.backwards = 0
         self.ops = 0
+        self.big_acked = []      # values added to each big key (acknowledged)
+
+
+def big_writer(port, big, stats, stop):
+    """Adds one new element to each big key, in bursts (a big key written all
+    the time would be copied again inside every switch's write hold)."""
+    big_hash, big_zset, big_set, big_list = big
+    r = redis.Redis(port=port)
+    seq = 0
+    while not stop.is_set():
+        for _ in range(20):
+            v = "b%d" % seq
+            seq += 1
+            try:
+                r.hset(big_hash, v, v)
+                r.zadd(big_zset, {v: BIG + seq})
+                r.sadd(big_set, v)
+                r.rpush(big_list, v)
+                with stats.lock:
+                    stats.big_acked.append(v)
+                    stats.ops += 4
+            except redis.RedisError as e:
+                with stats.lock:
+                    stats.errors.append("big writer: %r" % e)
+        stop.wait(3.0)
 
 
 def writer(wid, port, counters, lists, stats, stop):
@@ -106,8 +140,9 @@ def main():
         with open(conf, "w") as f:
             f.write("listen: 127.0.0.1:%d\nmetrics: 127.0.0.1:%d\nworkers: 2\n"
                     "dataDir: %s/data\nsegmentSize: %d\nmigrationPriority: high\n"
-                    "validationInterval: 100ms\nbackends:\n" %
-                    (port, fleetlib.free_port(), workdir, SEGMENT_SIZE))
+                    "validationInterval: 100ms\nbigKeyElements: %s\nbackends:\n" %
+                    (port, fleetlib.free_port(), workdir, SEGMENT_SIZE,
+                     os.environ.get("MIGRATION_BIG_KEY_ELEMENTS", "10000")))
             for i, p in enumerate(ports, 1):
                 f.write("  - name: redis-%d\n    address: 127.0.0.1:%d\n" % (i, p))
         fl.spawn([fleetlib.BIN, "serve", "-c", conf], "foreshard")
@@ -121,37 +156,52 @@ def main():
         lists = keys_in_segment("lst", LISTS)
         ttl_keys = keys_in_segment("ttl", TTL_KEYS)
         big_hash, big_zset = keys_in_segment("bighash", 1)[0], keys_in_segment("bigzset", 1)[0]
+        big_set, big_list = keys_in_segment("bigset", 1)[0], keys_in_segment("big}list", 1)[0]
         t0 = time.monotonic()
         p = r.pipeline(transaction=False)
         for i in range(BIG):
             p.hset(big_hash, "f%d" % i, "v%d" % i)
             p.zadd(big_zset, {"m%d" % i: i})
+            if i < BIG_SMALL:
+                p.sadd(big_set, "s%d" % i)
+                p.rpush(big_list, "l%d" % i)
             if i % 5000 == 4999:
                 p.execute()
         p.execute()
         for k in ttl_keys:
             r.set(k, "t", ex=3600)
-        print("loaded 2 x %d-element keys and %d TTL keys in %.1f s" %
-              (BIG, TTL_KEYS, time.monotonic() - t0))
+        print("loaded 2 x %d-element and 2 x %d-element keys and %d TTL keys in %.1f s" %
+              (BIG, BIG_SMALL, TTL_KEYS, time.monotonic() - t0))
+        direct = [redis.Redis(port=p) for p in ports]
+
+        def staging_keys(i):
+            return list(direct[i].scan_iter(match=STAGING + b"*", count=1000))
 
         stats, stop = Stats(), threading.Event()
         threads = [threading.Thread(target=writer, args=(w, port, counters, lists, stats, stop))
                    for w in range(WRITERS)]
         threads += [threading.Thread(target=reader, args=(port, counters, stats, stop))
                     for _ in range(READERS)]
+        threads.append(threading.Thread(target=big_writer, args=(
+            port, (big_hash, big_zset, big_set, big_list), stats, stop)))
         for t in threads:
             t.start()
         admin = redis.Redis(port=port, decode_responses=True)
         names = ["redis-1", "redis-2"]
         done = aborted = 0
         pauses = []
+        staging_seen, staging_left = 0, []
         t0 = time.monotonic()
         for move in range(MOVES):
             seg = admin.execute_command("FORESHARD", "SEGMENTS").splitlines()[1 + SEGMENT]
             owner = seg.split()[5]
             dst = names[1 - names.index(owner)]
             admin.execute_command("FORESHARD", "MIGRATE", SEGMENT, dst)
+            seen_this_move = False
             while True:
+                if not seen_this_move and staging_keys(names.index(dst)):
+                    seen_this_move = True   # a chunked copy in progress
+                    staging_seen += 1
                 text = admin.execute_command("FORESHARD", "MIGRATIONS")
                 head = text.splitlines()[0]
                 d = int(head.split("done: ")[1].split(",")[0])
@@ -164,13 +214,42 @@ def main():
                         print("  move %d aborted: %s" % (move + 1, last))
                     done, aborted = d, a
                     break
-                time.sleep(0.02)
+                time.sleep(0.01)
+            for i in (0, 1):
+                staging_left += staging_keys(i)
             if (move + 1) % 10 == 0 or move + 1 == MOVES:
                 with stats.lock:
                     ops, errs = stats.ops, len(stats.errors)
                 print("  %d/%d moves (%d done, %d aborted) in %.1f s; %d client ops, %d errors" %
                       (move + 1, MOVES, done, aborted, time.monotonic() - t0, ops, errs),
                       flush=True)
+        # ---- a key planted on the destination behind foreshard's back (so not
+        # dirty) during the copy: the whole-range key count must abort the move.
+        planted_key = keys_in_segment("planted", 1)[0]
+        mism0 = int(admin.info("migrations")["migration_validation_mismatches"])
+        planted, planted_result = False, ""
+        for _ in range(5):  # until the copy phase was caught
+            seg = admin.execute_command("FORESHARD", "SEGMENTS").splitlines()[1 + SEGMENT]
+            dst = names[1 - names.index(seg.split()[5])]
+            admin.execute_command("FORESHARD", "MIGRATE", SEGMENT, dst)
+            while True:
+                text = admin.execute_command("FORESHARD", "MIGRATIONS")
+                if not planted and " phase copy " in text:
+                    direct[names.index(dst)].set(planted_key, "planted")
+                    planted = True
+                head = text.splitlines()[0]
+                d = int(head.split("done: ")[1].split(",")[0])
+                a = int(head.split("aborted: ")[1].split(",")[0])
+                if d + a > done + aborted:
+                    planted_result = [l for l in text.splitlines() if l.startswith("past")][0]
+                    planted_aborted = a > aborted
+                    done, aborted = d, a
+                    break
+                time.sleep(0.002)
+            if planted:
+                break
+        mismatches = int(admin.info("migrations")["migration_validation_mismatches"]) - mism0
+        print("planted key on the destination: %s" % planted_result)
         time.sleep(0.3)
         stop.set()
         for t in threads:
@@ -184,9 +263,8 @@ def main():
         # ---- verification, straight from the backends
         seg = admin.execute_command("FORESHARD", "SEGMENTS").splitlines()[1 + SEGMENT]
         owner = names.index(seg.split()[5])
-        direct = [redis.Redis(port=p) for p in ports]
         other = 1 - owner
-        all_keys = counters + lists + ttl_keys + [big_hash, big_zset]
+        all_keys = counters + lists + ttl_keys + [big_hash, big_zset, big_set, big_list]
         misplaced = [k for k in all_keys if direct[other].exists(k)]
         missing = [k for k in all_keys if not direct[owner].exists(k)]
         wrong_counts = [(c, int(direct[owner].get(c) or 0), n) for c, n in stats.incr.items()
@@ -201,6 +279,22 @@ def main():
         lost_ttl = [k for k in ttl_keys if direct[owner].ttl(k) <= 0]
         hlen, zcard = direct[owner].hlen(big_hash), direct[owner].zcard(big_zset)
         hsample = direct[owner].hget(big_hash, "f77777")
+        o, acked = direct[owner], stats.big_acked
+        big_sizes = (hlen, zcard, o.scard(big_set), o.llen(big_list))
+        want_sizes = (BIG + len(acked), BIG + len(acked), BIG_SMALL + len(acked),
+                      BIG_SMALL + len(acked))
+        big_missing = 0
+        for at in range(0, len(acked), 1000):
+            part = acked[at:at + 1000]
+            big_missing += sum(1 for v, w in zip(o.hmget(big_hash, part), part)
+                               if v != w.encode())
+            big_missing += sum(1 for x in o.zmscore(big_zset, part) if x is None)
+            big_missing += sum(1 for x in o.smismember(big_set, part) if not x)
+        list_tail = [v.decode() for v in o.lrange(big_list, BIG_SMALL, -1)]
+        staging_left += staging_keys(0) + staging_keys(1)
+        print("big keys: %d acknowledged additions each; sizes %s (want %s); %d additions "
+              "missing; staging key seen during %d moves, left after a move: %d" %
+              (len(acked), big_sizes, want_sizes, big_missing, staging_seen, len(staging_left)))
         print("moves: %d done, %d aborted; client ops %d, errors %d, counters seen going "
               "backwards %d" % (done, aborted, stats.ops, len(stats.errors), stats.backwards))
         print("verify on the owner redis-%d: misplaced %d, missing %d, wrong counters %d, list "
@@ -217,7 +311,14 @@ def main():
             (not wrong_counts, "counters differ from acknowledged INCRs: %s" % wrong_counts[:5]),
             (not list_errors, "lists: %s" % list_errors[:5]),
             (not lost_ttl, "TTLs lost: %s" % lost_ttl[:5]),
-            (hlen == BIG and zcard == BIG and hsample == b"v77777", "big keys damaged"),
+            (big_sizes == want_sizes and hsample == b"v77777" and big_missing == 0 and
+             list_tail == acked, "big keys damaged"),
+            (len(acked) > 0, "no write to the big keys was acknowledged"),
+            (staging_seen > 0, "no staging key seen: big keys not copied in chunks?"),
+            (not staging_left, "staging keys left: %s" % staging_left[:5]),
+            (planted and planted_aborted and "key count" in planted_result and mismatches > 0,
+             "a key planted on the destination did not abort the move by key count "
+             "(planted %s, %d mismatches counted): %s" % (planted, mismatches, planted_result)),
         ]
         for ok, msg in checks:
             if not ok:
