@@ -184,6 +184,7 @@ int run_simulate_command(int argc, char** argv) {
          error_lead_min = 30;
   bp.max_mean_target = 1.2;
   bp.level_floor = 0.95;
+  bp.min_predicted_excess = 0.5;
   bp.trust_error_low = 0.1;
   bp.trust_error_high = 0.25;
   int reasons = 0;
@@ -230,6 +231,9 @@ int run_simulate_command(int argc, char** argv) {
   app.add_option("--split-share", bp.split_share)->capture_default_str();
   app.add_option("--relief-margin", bp.relief_margin,
                  "hot backends are relieved to (1 - this) x threshold")
+      ->capture_default_str();
+  app.add_option("--min-excess", bp.min_predicted_excess,
+                 "predicted excess under this x a migration's load triggers no move")
       ->capture_default_str();
   app.add_option("--max-mean-target", bp.max_mean_target,
                  "levelling: predicted peak max/mean above this moves load (0 = off)")

@@ -334,6 +334,11 @@ class Planner {
     if (k_hot < 0 || actions_full()) {
       return true;
     }
+    int worst = 0;
+    if (k_hot > 0 &&
+        worst_excess(b, &worst, limit(b)) < p_.min_predicted_excess * p_.migration_load) {
+      return true;  // a move would load b more, while it runs, than it would relieve
+    }
     const int64_t peak_at = time_at(k_hot);
     const double before = load_[b][k_hot];
     std::vector<size_t> cand;

@@ -53,6 +53,10 @@ struct BalancerParams {
   // ops/s a running move adds on both its ends (copying, validation). A
   // destination must stay under the threshold with it while the move runs.
   double migration_load = 0;
+  // A backend predicted (not measured now) to exceed the threshold by less
+  // than min_predicted_excess x migration_load is left alone: a move would
+  // add more load to it while it runs than it takes off (0 = off).
+  double min_predicted_excess = 0;
   // Trust in the forecast (predictive, oracle), per profile, from its measured
   // recent relative error e (PlanInput::profile_error): trust = 1 at e <=
   // trust_error_low, 0 at e >= trust_error_high, linear between. A segment's
