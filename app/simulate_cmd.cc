@@ -144,20 +144,23 @@ void print_table(const std::vector<sim::RunResult>& runs) {
   };
   std::printf(
       "| mode | overloaded backend-windows | fewer than static | fewer than reactive | windows "
-      "with any backend over | flash-crowd windows | moves | splits | merges | GB moved | peak "
-      "max/mean at peak | p99 max/mean, busy windows | mean latency x | run s "
-      "|\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+      "with any backend over | flash-crowd windows | moves | ping-pongs | splits | merges | GB "
+      "moved | "
+      "peak max/mean at peak | p99 max/mean, busy windows | mean "
+      "latency x | forecast error | run s "
+      "|\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& r : runs) {
     std::printf(
-        "| %s | %llu | %s | %s | %llu | %llu | %llu | %llu | %llu | %.1f | %.3f | %.3f | %.2f | "
-        "%.1f |\n",
+        "| %s | %llu | %s | %s | %llu | %llu | %llu | %llu | %llu | %llu | %.1f | %.3f | %.3f | "
+        "%.2f | %.3f | %.1f |\n",
         r.label.c_str(), static_cast<unsigned long long>(r.overloaded),
         fewer(st, r.overloaded).c_str(), fewer(re, r.overloaded).c_str(),
         static_cast<unsigned long long>(r.windows_any),
         static_cast<unsigned long long>(r.flash_overloaded),
-        static_cast<unsigned long long>(r.moves), static_cast<unsigned long long>(r.splits),
-        static_cast<unsigned long long>(r.merges), r.bytes_moved / 1e9, r.peak_ratio,
-        r.busy_ratio_p99, r.mean_latency, r.wall_seconds);
+        static_cast<unsigned long long>(r.moves), static_cast<unsigned long long>(r.ping_pongs),
+        static_cast<unsigned long long>(r.splits), static_cast<unsigned long long>(r.merges),
+        r.bytes_moved / 1e9, r.peak_ratio, r.busy_ratio_p99, r.mean_latency, r.mean_profile_error,
+        r.wall_seconds);
   }
 }
 
@@ -177,7 +180,13 @@ int run_simulate_command(int argc, char** argv) {
   bp.rate.fixed_seconds = 10;
   sc.trace_dir = "../shared/data/traces";
   std::string modes = "static,reactive,predictive,oracle", noise = "0.1,0.3", plot_dir;
-  double rate_mb = 25, seg_mb = 2000, horizon_min = 115;
+  double rate_mb = 25, seg_mb = 2000, horizon_min = 115, cooldown_min = 60, return_block_h = 12,
+         error_lead_min = 30;
+  bp.max_mean_target = 1.2;
+  bp.level_floor = 0.95;
+  bp.min_predicted_excess = 0.5;
+  bp.trust_error_low = 0.1;
+  bp.trust_error_high = 0.25;
   int reasons = 0;
   bool forecast_errors = false;
   app.add_option("--traces", sc.trace_dir, "folder of the trace CSV files")->capture_default_str();
@@ -220,6 +229,29 @@ int run_simulate_command(int argc, char** argv) {
                  "load a migration adds on both ends, x base capacity")
       ->capture_default_str();
   app.add_option("--split-share", bp.split_share)->capture_default_str();
+  app.add_option("--relief-margin", bp.relief_margin,
+                 "hot backends are relieved to (1 - this) x threshold")
+      ->capture_default_str();
+  app.add_option("--min-excess", bp.min_predicted_excess,
+                 "predicted excess under this x a migration's load triggers no move")
+      ->capture_default_str();
+  app.add_option("--max-mean-target", bp.max_mean_target,
+                 "levelling: predicted peak max/mean above this moves load (0 = off)")
+      ->capture_default_str();
+  app.add_option("--level-floor", bp.level_floor,
+                 "levelling only when the top backend is over this x threshold")
+      ->capture_default_str();
+  app.add_option("--trust-low", bp.trust_error_low, "forecast error with full trust")
+      ->capture_default_str();
+  app.add_option("--trust-high", bp.trust_error_high, "forecast error with no trust (reactive)")
+      ->capture_default_str();
+  app.add_option("--error-lead-min", error_lead_min, "lead of the measured forecast error, minutes")
+      ->capture_default_str();
+  app.add_option("--cooldown-min", cooldown_min, "a moved segment stays put this long")
+      ->capture_default_str();
+  app.add_option("--return-block-h", return_block_h,
+                 "no move back to the previous owner this long (unless it is over capacity)")
+      ->capture_default_str();
   app.add_option("--merge-max-slots", bp.merge_max_slots, "0 = never merge")->capture_default_str();
   app.add_option("--model", fo.model, "forecast model (forecast/model.h names)")
       ->capture_default_str();
@@ -237,6 +269,10 @@ int run_simulate_command(int argc, char** argv) {
   sc.segment_bytes = seg_mb * 1e6;
   bp.rate.bytes_per_second = rate_mb * 1e6;
   fo.horizon_points = static_cast<int>(horizon_min / 5) + 1;
+  bp.migration_load = base.migration_load * sc.base_capacity;
+  base.error_lead_seconds = static_cast<int64_t>(error_lead_min * 60);
+  bp.cooldown_seconds = static_cast<int64_t>(cooldown_min * 60);
+  bp.return_block_seconds = static_cast<int64_t>(return_block_h * 3600);
   bp.step_seconds = sim::Workload::kTraceStep;
   bp.horizon_seconds = static_cast<int64_t>(fo.horizon_points - 1) * bp.step_seconds;
 

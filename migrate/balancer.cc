@@ -106,6 +106,7 @@ class Planner {
       }
       relieve(b, true);
     }
+    level();
     merge_cold();
     return std::move(out_);
   }
@@ -113,6 +114,7 @@ class Planner {
  private:
   bool reactive() const { return p_.mode == BalancerMode::Reactive; }
   double limit(size_t b) const { return p_.load_threshold * in_.backends[b].capacity; }
+  double relief_limit(size_t b) const { return (1 - p_.relief_margin) * limit(b); }
   int64_t time_at(int k) const { return in_.now + static_cast<int64_t>(k) * p_.step_seconds; }
   bool actions_full() const {
     return static_cast<int>(out_.actions.size()) >= p_.max_actions_per_plan;
@@ -125,7 +127,22 @@ class Planner {
     if (reactive()) {
       return s.load_now;
     }
-    return s.weight * in_.profiles[s.profile][k] + surprise_[i];
+    const double t = trust_[s.profile];
+    return (1 - t) * s.load_now + t * (s.weight * in_.profiles[s.profile][k] + surprise_[i]);
+  }
+  // Moved too recently to move again (rule: damping).
+  bool cooling(size_t i) const {
+    const SegmentInfo& s = in_.segments[i];
+    return s.last_move_at != SegmentInfo::kNever && p_.cooldown_seconds > 0 &&
+           in_.now - s.last_move_at < p_.cooldown_seconds;
+  }
+  // Moving segment i from src to d would send it back where it just came from
+  // while src is not over capacity now (rule: damping).
+  bool returns(size_t i, uint16_t src, size_t d) const {
+    const SegmentInfo& s = in_.segments[i];
+    return s.previous_owner == static_cast<int32_t>(d) && s.last_move_at != SegmentInfo::kNever &&
+           in_.now - s.last_move_at < p_.return_block_seconds &&
+           now_load_[src] <= in_.backends[src].capacity;
   }
   double seg_peak(size_t i) const {
     double m = 0;
@@ -139,6 +156,12 @@ class Planner {
     const size_t nb = in_.backends.size();
     const size_t np = in_.profiles.size();
     h_ = 1;
+    now_load_.assign(nb, 0.0);
+    trust_.assign(std::max<size_t>(np, 1), 1.0);
+    for (size_t q = 0; q < np && q < in_.profile_error.size(); ++q) {
+      const double lo = p_.trust_error_low, hi = p_.trust_error_high, e = in_.profile_error[q];
+      trust_[q] = e <= lo ? 1.0 : e >= hi ? 0.0 : (hi - e) / std::max(1e-12, hi - lo);
+    }
     if (!reactive()) {
       const int64_t step = std::max<int64_t>(1, p_.step_seconds);
       h_ = static_cast<int>(std::max<int64_t>(0, p_.horizon_seconds) / step) + 1;
@@ -162,6 +185,7 @@ class Planner {
     surprise_.assign(in_.segments.size(), 0.0);
     bucket_.assign(nb, {});
     size_t ignored = 0;
+    double trust_sum = 0, load_sum = 0;
     for (size_t i = 0; i < in_.segments.size(); ++i) {
       const SegmentInfo& s = in_.segments[i];
       auto it = moving_.find(s.id);
@@ -173,14 +197,20 @@ class Planner {
       valid_[i] = 1;
       owner_[i] = o;
       bucket_[o].push_back(i);
+      now_load_[o] += s.load_now;
+      trust_sum += (reactive() ? 0.0 : trust_[s.profile]) * s.load_now;
+      load_sum += s.load_now;
       if (reactive()) {
         r[o] += s.load_now;
       } else {
+        // Blended by trust (seg_at): still one weight sum per profile.
+        const double t = trust_[s.profile];
         surprise_[i] = std::max(0.0, s.load_now - s.weight * in_.profiles[s.profile][0]);
-        w[o * np + s.profile] += s.weight;
-        r[o] += surprise_[i];
+        w[o * np + s.profile] += t * s.weight;
+        r[o] += (1 - t) * s.load_now + t * surprise_[i];
       }
     }
+    trust_mean_ = load_sum > 0 ? trust_sum / load_sum : 1.0;
     if (ignored > 0) {
       out_.notes.push_back(fmt("%zu segments ignored: owner or profile out of range", ignored));
     }
@@ -206,11 +236,12 @@ class Planner {
     }
     return -1;
   }
-  double worst_excess(size_t b, int* at) const {
+  // Largest load - lim over the horizon (lim: limit or relief_limit).
+  double worst_excess(size_t b, int* at, double lim) const {
     double e = -1e300;
     for (int k = 0; k < h_; ++k) {
-      if (load_[b][k] - limit(b) > e) {
-        e = load_[b][k] - limit(b);
+      if (load_[b][k] - lim > e) {
+        e = load_[b][k] - lim;
         *at = k;
       }
     }
@@ -229,8 +260,8 @@ class Planner {
       const int k = in_.backends[b].capacity > 0 ? first_hot(b) : -1;
       if (k >= 0) {
         int at = 0;
-        hot.push_back(
-            {k, worst_excess(b, &at) / in_.backends[b].capacity, static_cast<uint16_t>(b)});
+        hot.push_back({k, worst_excess(b, &at, limit(b)) / in_.backends[b].capacity,
+                       static_cast<uint16_t>(b)});
       }
     }
     std::sort(hot.begin(), hot.end(), [](const Hot& a, const Hot& b) {
@@ -251,20 +282,28 @@ class Planner {
 
   // Lowest predicted peak utilisation with segment i added that stays under
   // the threshold and has memory room; -1 if none. *peak = that peak (ops/s).
+  // While the move runs (points before now + its duration) the destination
+  // also carries migration_load.
   int destination(size_t i, uint16_t src, double* peak) const {
     int best = -1;
     double best_u = 0;
     const double bytes = in_.segments[i].bytes;
+    const double busy_until = static_cast<double>(in_.now) + p_.rate.duration(bytes);
     for (size_t d = 0; d < in_.backends.size(); ++d) {
       const BackendInfo& bi = in_.backends[d];
-      if (d == src || bi.capacity <= 0 || bi.memory_room - reserved_[d] < bytes) {
+      if (d == src || bi.capacity <= 0 || bi.memory_room - reserved_[d] < bytes ||
+          returns(i, src, d)) {
         continue;
       }
       double pk = 0;
-      for (int k = 0; k < h_; ++k) {
-        pk = std::max(pk, load_[d][k] + seg_at(i, k));
+      bool fits = true;
+      for (int k = 0; k < h_ && fits; ++k) {
+        const double v = load_[d][k] + seg_at(i, k);
+        pk = std::max(pk, v);
+        const double extra = static_cast<double>(time_at(k)) < busy_until ? p_.migration_load : 0;
+        fits = v + extra <= limit(d);
       }
-      if (pk > limit(d)) {
+      if (!fits) {
         continue;
       }
       const double u = pk / bi.capacity;
@@ -295,11 +334,16 @@ class Planner {
     if (k_hot < 0 || actions_full()) {
       return true;
     }
+    int worst = 0;
+    if (k_hot > 0 &&
+        worst_excess(b, &worst, limit(b)) < p_.min_predicted_excess * p_.migration_load) {
+      return true;  // a move would load b more, while it runs, than it would relieve
+    }
     const int64_t peak_at = time_at(k_hot);
     const double before = load_[b][k_hot];
     std::vector<size_t> cand;
     for (size_t i : bucket_[b]) {
-      if (!moving_.count(in_.segments[i].id) && !used_.count(i)) {
+      if (!moving_.count(in_.segments[i].id) && !used_.count(i) && !cooling(i)) {
         cand.push_back(i);
       }
     }
@@ -309,8 +353,8 @@ class Planner {
     std::vector<size_t> moved;  // segment index per move
     double total_duration = 0;
     int at = 0;
-    for (double excess = worst_excess(b, &at); excess > 0 && !cand.empty();
-         excess = worst_excess(b, &at)) {
+    for (double excess = worst_excess(b, &at, relief_limit(b)); excess > 0 && !cand.empty();
+         excess = worst_excess(b, &at, relief_limit(b))) {
       const size_t pick = choose(cand, at, excess);
       cand.erase(std::find(cand.begin(), cand.end(), pick));
       const SegmentInfo& s = in_.segments[pick];
@@ -368,7 +412,7 @@ class Planner {
         out_.actions.push_back(std::move(a));
       }
     }
-    if (worst_excess(b, &at) > 0 && moves.empty() && splits.empty()) {
+    if (worst_excess(b, &at, limit(b)) > 0 && moves.empty() && splits.empty()) {
       out_.notes.push_back(fmt("b%u hot %s: no segment fits a destination under the threshold", b,
                                rel(peak_at, in_.now).c_str()));
     }
@@ -386,6 +430,7 @@ class Planner {
         break;
       }
       --budget_;
+      used_.insert(moved[j]);
       if (early) {
         moves[j].reason += " (early: a migration slot is free)";
       }
@@ -413,6 +458,109 @@ class Planner {
       }
     }
     return cover != SIZE_MAX ? cover : ratio;
+  }
+
+  // Levelling: one move per plan from the most to the least loaded backend
+  // at the predicted aggregate peak of the horizon, while the spread there
+  // exceeds max_mean_target (see BalancerParams). Predictive and oracle only:
+  // reactive has no predicted peak.
+  void level() {
+    if (p_.max_mean_target <= 0 || reactive() || budget_ < 2 || actions_full() ||
+        trust_mean_ < 0.5) {
+      return;
+    }
+    const size_t nb = in_.backends.size();
+    int ks = 0;
+    double best_agg = -1;
+    for (int k = 0; k < h_; ++k) {
+      double agg = 0;
+      for (size_t b = 0; b < nb; ++b) {
+        agg += load_[b][k];
+      }
+      if (agg > best_agg) {
+        best_agg = agg;
+        ks = k;
+      }
+    }
+    double mean = 0, umax = -1;
+    size_t n = 0;
+    uint16_t top = 0;
+    for (size_t b = 0; b < nb; ++b) {
+      if (in_.backends[b].capacity <= 0) {
+        continue;
+      }
+      const double u = load_[b][ks] / in_.backends[b].capacity;
+      mean += u;
+      ++n;
+      if (u > umax) {
+        umax = u;
+        top = static_cast<uint16_t>(b);
+      }
+    }
+    if (n < 2) {
+      return;
+    }
+    mean /= static_cast<double>(n);
+    if (static_cast<double>(time_at(ks) - in_.now) < p_.rate.fixed_seconds) {
+      return;  // the peak is now: a move would only add its own load to it
+    }
+    const double goal = p_.max_mean_target * mean;
+    if (umax <= goal || umax <= p_.level_floor * p_.load_threshold) {
+      return;
+    }
+    std::vector<size_t> cand;
+    for (size_t i : bucket_[top]) {
+      if (!moving_.count(in_.segments[i].id) && !used_.count(i) && !cooling(i)) {
+        cand.push_back(i);
+      }
+    }
+    const double excess = load_[top][ks] - goal * in_.backends[top].capacity;
+    // Best load per byte first; the destination must end under the goal.
+    std::sort(cand.begin(), cand.end(), [&](size_t a, size_t b) {
+      const double ra = seg_at(a, ks) / std::max(1.0, in_.segments[a].bytes);
+      const double rb = seg_at(b, ks) / std::max(1.0, in_.segments[b].bytes);
+      return ra != rb ? ra > rb : a < b;
+    });
+    for (size_t i : cand) {
+      const double relief = seg_at(i, ks);
+      if (relief <= 0 || relief > 2 * excess) {
+        continue;  // a segment bigger than twice the spread only shifts it
+      }
+      double dpeak = 0;
+      const int d = destination(i, top, &dpeak);
+      const double dur = p_.rate.duration(in_.segments[i].bytes);
+      bool src_ok = static_cast<double>(time_at(ks) - in_.now) >= dur;  // ends before the peak
+      for (int k = 0; src_ok && k < h_ && static_cast<double>(time_at(k) - in_.now) < dur; ++k) {
+        src_ok = load_[top][k] + p_.migration_load <= limit(top);  // top bears the move
+      }
+      if (!src_ok) {
+        continue;
+      }
+      if (d < 0 || (load_[d][ks] + relief) / in_.backends[d].capacity > goal) {
+        continue;
+      }
+      const SegmentInfo& s = in_.segments[i];
+      Action a;
+      a.kind = ActionKind::Move;
+      a.segment = s.id;
+      a.from = top;
+      a.to = static_cast<uint16_t>(d);
+      a.peak_at = time_at(ks);
+      a.duration = p_.rate.duration(s.bytes);
+      a.start_by = in_.now;
+      a.reason = fmt(
+          "levelling: at the predicted aggregate peak %s b%u is at %.0f%% of capacity, over "
+          "%.2f x the fleet mean %.0f%%; seg %u moves %.0f ops/s for %s (most load per byte) to "
+          "b%d, the least loaded that stays under it; takes ~%.0fs, start now",
+          rel(a.peak_at, in_.now).c_str(), top, 100 * umax, p_.max_mean_target, 100 * mean, s.id,
+          relief, bytes_text(s.bytes).c_str(), d, a.duration);
+      shift(i, top, a.to);
+      reserved_[a.to] += s.bytes;
+      used_.insert(i);
+      --budget_;
+      out_.actions.push_back(std::move(a));
+      return;
+    }
   }
 
   Action split_action(size_t i, uint16_t b, double own, bool too_hot) {
@@ -496,6 +644,9 @@ class Planner {
   std::vector<std::vector<size_t>> bucket_;        // valid segments per effective owner
   std::vector<char> valid_;
   std::vector<double> surprise_;
+  std::vector<double> trust_;              // per profile, 0..1
+  double trust_mean_ = 1;                  // load-weighted mean of trust_
+  std::vector<double> now_load_;           // per backend: measured load now
   std::vector<std::vector<double>> load_;  // [backend][point]
   std::vector<double> reserved_;           // bytes promised to each backend
   std::unordered_set<size_t> used_;        // segments split/merged by this plan

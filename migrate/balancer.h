@@ -27,7 +27,10 @@ struct MigrationRate {
 
 struct BalancerParams {
   BalancerMode mode = BalancerMode::Predictive;
-  double load_threshold = 0.8;         // a backend is hot when load > this x capacity
+  double load_threshold = 0.8;  // a backend is hot when load > this x capacity
+  // A hot backend is relieved down to (1 - relief_margin) x threshold, not
+  // just under it (hysteresis: fewer repeated small moves off one backend).
+  double relief_margin = 0;
   int64_t horizon_seconds = 7200;      // how far ahead predictive/oracle look
   int64_t step_seconds = 300;          // spacing of the profile points (PlanInput::profiles)
   int64_t plan_interval_seconds = 60;  // how often plan() is called: a move whose
@@ -47,6 +50,34 @@ struct BalancerParams {
   double merge_cold_share = 0.1;
   uint32_t merge_max_slots = 0;
   MigrationRate rate;
+  // ops/s a running move adds on both its ends (copying, validation). A
+  // destination must stay under the threshold with it while the move runs.
+  double migration_load = 0;
+  // A backend predicted (not measured now) to exceed the threshold by less
+  // than min_predicted_excess x migration_load is left alone: a move would
+  // add more load to it while it runs than it takes off (0 = off).
+  double min_predicted_excess = 0;
+  // Trust in the forecast (predictive, oracle), per profile, from its measured
+  // recent relative error e (PlanInput::profile_error): trust = 1 at e <=
+  // trust_error_low, 0 at e >= trust_error_high, linear between. A segment's
+  // predicted load is blended: (1 - trust) x load_now + trust x its forecast,
+  // so a bad forecast degrades toward reactive, not below it.
+  double trust_error_low = 0.1, trust_error_high = 0.25;
+  // Damping: a segment whose last move started less than cooldown_seconds ago
+  // is not moved again; one moved less than return_block_seconds ago does not
+  // go back to its previous owner unless its current owner is over capacity
+  // now (measured load). 0 = off.
+  int64_t cooldown_seconds = 0;
+  int64_t return_block_seconds = 0;
+  // Levelling (0 = off): when, at the predicted aggregate peak of the horizon,
+  // the most loaded backend's utilisation exceeds max_mean_target x the fleet's
+  // mean utilisation and level_floor x load_threshold, one move per plan takes
+  // its best load-per-byte segment to the backend with the lowest predicted
+  // peak. Only if the move ends before that peak, two migration slots are free
+  // after the hot backends' moves (one stays for surprises), and the load-
+  // weighted mean forecast trust is at least 0.5.
+  double max_mean_target = 0;
+  double level_floor = 0.9;
 };
 
 struct BackendInfo {
@@ -68,6 +99,11 @@ struct SegmentInfo {
   double load_now = 0;   // measured ops/s now
   uint32_t profile = 0;  // index into PlanInput::profiles
   double weight = 1;
+  // Its last move (damping): when it started (kNever: never) and the owner
+  // before it (-1: none). Filled by the caller, who knows the moves it made.
+  static constexpr int64_t kNever = INT64_MIN;
+  int64_t last_move_at = kNever;
+  int32_t previous_owner = -1;
 };
 
 // A migration already running: its segment is not touched, and from now on
@@ -85,6 +121,10 @@ struct PlanInput {
   // now + k x step_seconds (k = 0 is now). Reactive mode ignores them.
   std::vector<std::vector<double>> profiles;
   std::vector<InFlight> in_flight;
+  // profile_error[p]: profile p's recent relative forecast error (mean |forecast
+  // - actual| / mean actual over the caller's recent past, at a lead inside the
+  // horizon); missing or empty = 0 (full trust). See BalancerParams::trust_*.
+  std::vector<double> profile_error;
 };
 
 enum class ActionKind { Move, Split, Merge };

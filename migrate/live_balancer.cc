@@ -56,11 +56,18 @@ BalancerParams LiveBalancer::params() const {
   p.max_concurrent_migrations = 1;  // Migrations runs one move at a time
   p.rate.bytes_per_second = double(cfg.balancer.rate_bytes_per_s);
   p.rate.fixed_seconds = 2.0 * cfg.validation_interval_ms / 1000.0 + 1.0;
+  // Damping on the real clock: the simulator's defaults (an hour's cooldown,
+  // 12 h before a move back) in compressed time, but at least 3 and 10 plans
+  // (a real migration can outlast an hour of compressed time).
+  const int64_t scale = std::max<int64_t>(int64_t(cfg.telemetry.time_scale), 1);
+  const int64_t interval = std::max<int64_t>(int64_t(cfg.balancer.interval_s), 1);
+  p.cooldown_seconds = std::max<int64_t>(3600 / scale, 3 * interval);
+  p.return_block_seconds = std::max<int64_t>(43200 / scale, 10 * interval);
   return p;
 }
 
-PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecasts,
-                              uint64_t now, int64_t step, int64_t horizon) const {
+PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecasts, uint64_t now,
+                              int64_t step, int64_t horizon) const {
   const proxy::Config& cfg = *ctx_.config;
   PlanInput in;
   in.now = int64_t(now);
@@ -89,6 +96,10 @@ PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecas
     si.first = s.first;
     si.last = s.last;
     si.owner = s.owner;
+    if (auto it = started_.find(s.first); it != started_.end()) {
+      si.last_move_at = it->second.first;
+      si.previous_owner = it->second.second;
+    }
     // Bytes from the sampled estimate (SegmentSizes); before its first round,
     // or with balancer.sizeSamples 0, proportional to the slot count (64 KiB
     // a slot), so "fewest bytes for the load" prefers load-dense segments.
@@ -177,14 +188,14 @@ void LiveBalancer::run(const History& history, std::shared_ptr<const ForecastSet
   }
   text += largest_segments(in, 5);
   if (enabled_ && !plan.actions.empty()) {
-    text += act(plan);
+    text += act(plan, now);
   }
   std::lock_guard<std::mutex> lock(mu_);
   ++plans_;
   report_ = text;
 }
 
-std::string LiveBalancer::act(const Plan& plan) {
+std::string LiveBalancer::act(const Plan& plan, uint64_t now) {
   if (migrations_.recovering()) {
     return "  did nothing: journalled cleanups are still running\n";
   }
@@ -209,6 +220,9 @@ std::string LiveBalancer::act(const Plan& plan) {
     LOG_INFO("balancer", "{} {}: {} ({})", action_kind_name(a.kind), a.segment, reply, a.reason);
     if (error) {
       break;
+    }
+    if (a.kind == ActionKind::Move) {
+      started_[auth_.current()->segment(a.segment).first] = {int64_t(now), int32_t(a.from)};
     }
     std::lock_guard<std::mutex> lock(mu_);
     (a.kind == ActionKind::Move ? moves_ : a.kind == ActionKind::Split ? splits_ : merges_)++;

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,7 +31,8 @@ class LiveBalancer {
                const SegmentSizes* sizes = nullptr);
 
   // Control loop: plans from these inputs and, when enabled, acts.
-  void run(const History& history, std::shared_ptr<const ForecastSet> forecasts, uint64_t now_unix_s);
+  void run(const History& history, std::shared_ptr<const ForecastSet> forecasts,
+           uint64_t now_unix_s);
 
   // FORESHARD PLAN: the last plan, its actions with reasons, and what it did.
   std::string plan_report() const;
@@ -53,7 +55,7 @@ class LiveBalancer {
 
  private:
   BalancerParams params() const;
-  std::string act(const Plan& plan);
+  std::string act(const Plan& plan, uint64_t now);
 
   proxy::ProxyContext& ctx_;
   MapAuthority& auth_;
@@ -64,6 +66,10 @@ class LiveBalancer {
   mutable std::mutex mu_;  // guards the report and counters below
   std::string report_ = "no plan yet: the balancer plans every balancer.interval\n";
   uint64_t moves_ = 0, splits_ = 0, merges_ = 0, plans_ = 0;
+  // Moves this balancer started, by the segment's first slot: when, and the
+  // owner it left (the planner's damping: SegmentInfo::last_move_at and
+  // previous_owner). Control thread only.
+  std::map<uint32_t, std::pair<int64_t, int32_t>> started_;
 };
 
 }  // namespace migrate

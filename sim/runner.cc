@@ -103,12 +103,12 @@ class Fleet {
       double agg = 0, umax = 0, usum = 0;
       bool any = false;
       for (size_t b = 0; b < nb_; ++b) {
-        double load =
-            flash_share_[b] * flash + migs_on_[b] * o_.migration_load * w_.scenario().base_capacity;
+        double load = flash_share_[b] * flash;
         for (size_t g = 0; g < ng_; ++g) {
           load += weights_[b * ng_ + g] * vg[g];
         }
-        agg += load;
+        agg += load;  // clients' load only: the peak's time is the same in every mode
+        load += migs_on_[b] * o_.migration_load * w_.scenario().base_capacity;
         const double u = load / cap[b];
         umax = std::max(umax, u);
         usum += u;
@@ -144,6 +144,7 @@ class Fleet {
     const size_t top = static_cast<size_t>(std::max_element(aggregate.begin(), aggregate.end()) -
                                            aggregate.begin());
     r.peak_ratio = ratio[top];
+    r.mean_profile_error = err_n_ ? err_sum_ / static_cast<double>(err_n_) : 0;
     std::vector<float> busy;
     for (size_t i = 0; i < ratio.size(); ++i) {
       if (aggregate[i] >= 0.9f * aggregate[top]) {
@@ -187,29 +188,58 @@ class Fleet {
     }
   }
 
-  void fill_profiles(int64_t t) {
-    const int h = f_.horizon_points();
-    in_.profiles.assign(ng_, std::vector<double>(static_cast<size_t>(h), 0.0));
+  // Group g's forecast as the planner sees it at time t, k 5-minute points
+  // ahead: the forecast made at the last 5-minute point, interpolated, times
+  // the noise of t's hour (oracle: the true load).
+  double forecast(size_t g, int64_t t, int k) const {
+    if (o_.params.mode == migrate::BalancerMode::Oracle) {
+      return w_.group_at(g, static_cast<double>(t + k * Workload::kTraceStep));
+    }
     // Floor division: t may be negative while settling.
     const int64_t p = (t >= 0 ? t : t - Workload::kTraceStep + 1) / Workload::kTraceStep;
     const double frac = static_cast<double>(t - p * Workload::kTraceStep) / Workload::kTraceStep;
+    const float* row = f_.at(g, p);
+    const double scale =
+        o_.noise > 0
+            ? std::max(0.05, 1 + o_.noise * noise_z(w_.scenario().seed, g,
+                                                    static_cast<uint64_t>(t / 3600 + 1000)))
+            : 1.0;
+    return scale * (row[k] * (1 - frac) + row[k + 1] * frac);
+  }
+
+  void fill_profiles(int64_t t) {
+    const int h = f_.horizon_points();
+    in_.profiles.assign(ng_, std::vector<double>(static_cast<size_t>(h), 0.0));
     for (size_t g = 0; g < ng_; ++g) {
-      auto& prof = in_.profiles[g];
-      if (o_.params.mode == migrate::BalancerMode::Oracle) {
-        for (int k = 0; k < h; ++k) {
-          prof[k] = w_.group_at(g, static_cast<double>(t + k * Workload::kTraceStep));
-        }
-        continue;
-      }
-      // The forecast made at the last 5-minute point, read at now + k x 5 min.
-      const float* row = f_.at(g, p);
-      const double scale =
-          o_.noise > 0
-              ? std::max(0.05, 1 + o_.noise * noise_z(w_.scenario().seed, g,
-                                                      static_cast<uint64_t>(t / 3600 + 1000)))
-              : 1.0;
       for (int k = 0; k < h; ++k) {
-        prof[k] = scale * (row[k] * (1 - frac) + row[k + 1] * frac);
+        in_.profiles[g][k] = forecast(g, t, k);
+      }
+    }
+  }
+
+  // RunOptions::error_lead_seconds: how wrong the forecasts made a lead ago
+  // turned out to be, per group (the planner's profile_error).
+  void measure_error(int64_t t, const std::vector<double>& vg, int64_t plan_every) {
+    const int lead = static_cast<int>(std::clamp<int64_t>(
+        o_.error_lead_seconds / Workload::kTraceStep, 1, f_.horizon_points() - 1));
+    const int64_t made = t - lead * Workload::kTraceStep;
+    const int64_t first = -static_cast<int64_t>(w_.scenario().settle_days) * 86400;
+    if (made < first) {
+      return;
+    }
+    const double a =
+        1 - std::exp(-std::log(2.0) * static_cast<double>(plan_every) /
+                     static_cast<double>(std::max<int64_t>(1, o_.error_halflife_seconds)));
+    err_abs_.resize(ng_, 0.0);
+    err_act_.resize(ng_, 0.0);
+    in_.profile_error.assign(ng_, 0.0);
+    for (size_t g = 0; g < ng_; ++g) {
+      err_abs_[g] += a * (std::abs(forecast(g, made, lead) - vg[g]) - err_abs_[g]);
+      err_act_[g] += a * (vg[g] - err_act_[g]);
+      in_.profile_error[g] = err_act_[g] > 0 ? err_abs_[g] / err_act_[g] : 0;
+      if (t >= 0) {
+        err_sum_ += in_.profile_error[g];
+        ++err_n_;
       }
     }
   }
@@ -234,6 +264,7 @@ class Fleet {
     }
     if (o_.params.mode != migrate::BalancerMode::Reactive) {
       fill_profiles(t);
+      measure_error(t, vg, std::max<int64_t>(o_.window_seconds, o_.params.plan_interval_seconds));
     }
     const migrate::Plan plan = migrate::plan(in_, o_.params);
     for (const std::string& n : plan.notes) {
@@ -255,6 +286,12 @@ class Fleet {
         const double bytes = in_.segments[i].bytes;
         const int64_t dur = static_cast<int64_t>(std::ceil(o_.params.rate.duration(bytes)));
         migs_.push_back({a.segment, a.from, a.to, bytes, t + dur});
+        auto& s = in_.segments[i];
+        if (t >= 0 && s.previous_owner == a.to && t - s.last_move_at < 86400) {
+          ++r.ping_pongs;
+        }
+        s.previous_owner = a.from;
+        s.last_move_at = t;
         ++migs_on_[a.from];
         ++migs_on_[a.to];
         ++r.moves;
@@ -330,6 +367,9 @@ class Fleet {
   std::vector<Migration> migs_;
   std::unordered_map<uint32_t, size_t> index_;  // segment id -> position
   uint32_t next_id_ = 0;
+  std::vector<double> err_abs_, err_act_;  // per group (measure_error)
+  double err_sum_ = 0;
+  uint64_t err_n_ = 0;
 };
 
 }  // namespace

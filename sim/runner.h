@@ -26,6 +26,11 @@ struct RunOptions {
   double noise = 0;
   // Per-backend memory: this x its capacity share of all bytes.
   double memory_factor = 1.6;
+  // The planner's profile_error: per group, |forecast made error_lead_seconds
+  // ago for now - now's load|, averaged (exponentially, half-life
+  // error_halflife_seconds) and divided by the same average of the load.
+  int64_t error_lead_seconds = 1800;
+  int64_t error_halflife_seconds = 6 * 3600;
   bool progress = true;  // a line per simulated day on stderr
 };
 
@@ -37,13 +42,17 @@ struct RunResult {
   uint64_t windows_any = 0;       // windows with at least one backend over
   uint64_t flash_overloaded = 0;  // backend-windows over capacity in the flash crowd (+30 min)
   uint64_t moves = 0, splits = 0, merges = 0;
+  uint64_t ping_pongs = 0;  // moves of a segment back to the owner it left < 24 h before
   double bytes_moved = 0;
   uint64_t waits = 0;   // planned moves held back by the concurrency limit
   uint64_t no_fit = 0;  // plans where a hot backend had no segment that fit anywhere
-  // max_b util / mean_b util: at the window of the highest aggregate load, and
-  // the 99th percentile over the busy windows (aggregate >= 90% of that peak).
+  // max_b util / mean_b util, util = backend load (clients + migrations) /
+  // capacity: at the window of the highest aggregate client load (the same
+  // window in every mode), and the 99th percentile over the busy windows
+  // (aggregate client load >= 90% of that peak).
   double peak_ratio = 0, busy_ratio_p99 = 0;
-  double mean_latency = 0;  // mean M/M/1 latency factor 1/(1-rho), rho capped at 0.99
+  double mean_profile_error = 0;  // mean over plans and groups of profile_error
+  double mean_latency = 0;        // mean M/M/1 latency factor 1/(1-rho), rho capped at 0.99
   double wall_seconds = 0;
   // Every 5 minutes: per-backend max utilisation, cumulative counters.
   std::vector<std::vector<float>> backend_util;  // [backend][point]

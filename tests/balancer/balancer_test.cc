@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "tests/balancer/params.h"
+
 namespace migrate {
 namespace {
 
@@ -37,18 +39,7 @@ void add(PlanInput& in, uint16_t owner, double weight, double bytes, uint32_t pr
   in.segments.push_back(s);
 }
 
-BalancerParams params(BalancerMode mode) {
-  BalancerParams p;
-  p.mode = mode;
-  p.load_threshold = 0.8;
-  p.step_seconds = 300;
-  p.horizon_seconds = 3600;
-  p.plan_interval_seconds = 60;
-  p.max_concurrent_migrations = 4;
-  p.split_share = 0.9;  // split only segments over 720 of a backend's 800
-  p.rate = {1e6, 10};   // 1 MB/s: 100 MB takes 110 s
-  return p;
-}
+BalancerParams params(BalancerMode mode) { return test_params(mode); }
 
 std::vector<double> flat(double v, int n = 13) { return std::vector<double>(n, v); }
 
