@@ -387,10 +387,17 @@ std::string Migrations::list() const {
   auto map = auth_.current();
   const auto& names = map->backend_names();
   std::string out;
+  // Cleanups that failed (a backend was down) wait in the journal for the
+  // next try: an operator (and the crash test) must see that they are owed.
+  const size_t owed = journal_.jobs().size();
   out += "running: " + std::string(running_ ? "1" : "0") + ", queued: " +
          std::to_string(queue_.size()) + ", done: " + std::to_string(gauges_.done) +
          ", aborted: " + std::to_string(gauges_.aborted) +
-         (recovering_ ? ", finishing journalled cleanups" : "") + "\n";
+         (recovering_ ? ", finishing journalled cleanups"
+          : owed > 0  ? ", journalled cleanups waiting: " + std::to_string(owed) +
+                           " (retried every 10 s)"
+                      : "") +
+         "\n";
   if (running_) {
     out += "now   " + running_->describe() + "\n";
   }
