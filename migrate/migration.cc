@@ -238,6 +238,9 @@ void Migration::run() {
     st = bulk_copy();
   }
   if (st.is_ok()) {
+    // Every key that existed at the barrier is copied and every later write
+    // left its key pending or dirty: clean keys may be read at dst.
+    tracker_->set_dst_reads(true);
     set_phase(Phase::CatchUp);
     fault_pause();
     st = catch_up();
@@ -265,9 +268,12 @@ void Migration::run() {
     result_ = "moved; " + std::to_string(deleted) + " keys removed from " + names[src_] +
               (c.is_ok() ? "" : " (cleanup incomplete: " + c.message() + ")");
   }
-  LOG_INFO("migrate", "slots {}-{}: {} -> {} done: {} keys, {} bytes, switch pause {:.1f} ms, {} "
-           "keys removed from {}", first_, last_, names[src_], names[dst_], keys_copied_.load(),
-           bytes_copied_.load(), switch_pause_ms_.load(), deleted, names[src_]);
+  LOG_INFO("migrate",
+           "slots {}-{}: {} -> {} done: {} keys, {} bytes, switch pause {:.1f} ms, {} "
+           "keys removed from {}; {} reads at the destination, {} of them compared",
+           first_, last_, names[src_], names[dst_], keys_copied_.load(), bytes_copied_.load(),
+           switch_pause_ms_.load(), deleted, names[src_], destination_reads(),
+           served_compared_.load());
   set_phase(Phase::Done);
 }
 
@@ -453,6 +459,9 @@ Status Migration::catch_up() {
     if (Status s = kill_lost_connections(); !s.is_ok()) {
       return s;
     }
+    if (Status s = validate_served(); !s.is_ok()) {
+      return s;
+    }
     std::vector<std::string> dirty = tracker_->dirty_keys();
     dirty_.store(dirty.size());
     // Small enough to switch: what the final copy (writes held) does in about
@@ -475,7 +484,7 @@ Status Migration::catch_up() {
                                       [this](const std::string& k) { return big_.is_big(k); });
     if (dirty.size() <= target && !wait_big) {
       if (sampled) {
-        return Status::ok();  // the switch
+        return validate_served();  // then the switch
       }
       sampled = true;  // then a last look: the sample took a while
       if (Status s = validate_sample(); !s.is_ok()) {
@@ -667,6 +676,53 @@ Status Migration::validate_sample() {
   return Status::ok();
 }
 
+Status Migration::validate_served() {
+  std::vector<std::string> served = tracker_->take_served_sample();
+  std::sort(served.begin(), served.end());
+  served.erase(std::unique(served.begin(), served.end()), served.end());
+  std::vector<std::string> keys;
+  std::vector<proxy::MigrationTracker::Mark> marks;
+  for (const std::string& k : served) {
+    // Big keys are digested before the hold anyway (validate_sample); keys
+    // written since are catch-up's.
+    auto m = tracker_->mark(k);
+    if (!big_.is_big(k) && m.pending == 0 && !tracker_->is_dirty(k)) {
+      keys.push_back(k);
+      marks.push_back(m);
+    }
+  }
+  std::vector<std::string> slow;
+  if (Status s = fast_equal(keys, &slow); !s.is_ok()) {
+    return s;
+  }
+  served_compared_.fetch_add(keys.size() - slow.size());
+  for (const std::string& k : slow) {
+    auto before = marks[std::find(keys.begin(), keys.end(), k) - keys.begin()];
+    std::string diff;
+    for (int attempt = 0; attempt < 2; ++attempt) {  // the second: a key expiring meanwhile
+      diff.clear();
+      if (Status s = compare(k, &diff); !s.is_ok()) {
+        return s;
+      }
+      if (diff.empty()) {
+        break;
+      }
+    }
+    auto after = tracker_->mark(k);
+    if (before.gen != after.gen || after.pending != 0 || tracker_->is_dirty(k)) {
+      continue;  // written while compared
+    }
+    served_compared_.fetch_add(1);
+    if (!diff.empty()) {
+      mismatches_.fetch_add(1);
+      LOG_ERROR("migrate", "slots {}-{}: a key read at the destination differs from the source: {}",
+                first_, last_, diff);
+      return fail(Code::Corrupt, "validation of a key read at the destination: " + diff);
+    }
+  }
+  return Status::ok();
+}
+
 // Before the switch, outside the hold: the range's keys on both sides
 // compared as sets (range_count.h); keys written meanwhile are catch-up's.
 Status Migration::count_range_keys() {
@@ -687,6 +743,7 @@ Status Migration::count_range_keys() {
 Status Migration::switch_over() {
   auto t0 = std::chrono::steady_clock::now();
   // No new write is admitted from here; the map says SWITCHING (on disk first).
+  tracker_->set_dst_reads(false);  // the switch's last copies go on at dst
   tracker_->set_switching(true);
   auto applied = auth_.apply(
       [&](const SegmentMap& m) -> proxy::Result<SegmentMap> {
@@ -836,6 +893,7 @@ void Migration::abort_to_src(const std::string& why) {
   LOG_WARN("migrate", "slots {}-{}: {} -> {} aborted: {}", first_, last_, names[src_], names[dst_],
            why);
   if (tracker_) {
+    tracker_->set_dst_reads(false);  // first: no new read goes to dst
     tracker_->set_switching(false);
   }
   auto applied = auth_.apply(
@@ -849,6 +907,9 @@ void Migration::abort_to_src(const std::string& why) {
       "slots " + std::to_string(first_) + "-" + std::to_string(last_) + " back to " + names[src_] +
           " (move aborted)");
   finish_tracking();
+  // Reads sent to dst before the flag went off must be answered before its
+  // copies go: the barrier PINGs every worker link (FIFO per link).
+  const bool drained = auth_.wait_barrier(ctx_.trackers.version(), 10000);
   CleanupJob copy{ctx_.config->backends[dst_].name, first_, last_};
   uint64_t deleted = 0;
   Status c = Status::ok();
@@ -857,6 +918,10 @@ void Migration::abort_to_src(const std::string& why) {
   } else if (shutting_down_.load()) {
     journal_.add(copy);
     c = fail(Code::Refused, "left to the next start (shutting down)");
+  } else if (!drained) {
+    journal_.add(copy);
+    c = fail(Code::Refused,
+             "left to the next start (workers did not drain their reads within 10 s)");
   } else {
     journal_.add(copy);
     c = delete_range(ctx_.config->backends[dst_], ctx_.config->slots, first_, last_,

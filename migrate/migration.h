@@ -86,6 +86,10 @@ class Migration {
   uint64_t mismatches() const { return mismatches_.load(); }
   // Source connections killed because a write's reply was lost on them.
   uint64_t connections_killed() const { return connections_killed_.load(); }
+  // Reads answered by the destination during catch-up, and how many of the
+  // sampled ones were compared against the source.
+  uint64_t destination_reads() const { return tracker_->destination_reads(); }
+  uint64_t served_compared() const { return served_compared_.load(); }
   uint64_t dirty_keys() const;
   // Seconds spent in phase p (the current phase counts once it is left).
   double phase_seconds(Phase p) const { return phase_seconds_[size_t(p)].load(); }
@@ -116,6 +120,9 @@ class Migration {
   proxy::Status copy_keys(const std::vector<std::string>& keys);
   proxy::Status validate(const std::vector<std::string>& keys);
   proxy::Status validate_sample();
+  // The keys workers sampled from their destination reads, compared on both
+  // sides (skipping keys written meanwhile); a difference aborts the move.
+  proxy::Status validate_served();
   proxy::Status count_range_keys();  // range_count.h, once before the switch
   proxy::Status fast_equal(const std::vector<std::string>& keys, std::vector<std::string>* slow);
   proxy::Status compare(const std::string& key, std::string* diff);
@@ -141,7 +148,7 @@ class Migration {
   std::atomic<bool> shutting_down_{false};
   std::atomic<uint64_t> keys_scanned_{0}, keys_copied_{0}, bytes_copied_{0}, keys_deleted_{0};
   std::atomic<uint64_t> dirty_{0}, validated_{0}, mismatches_{0};
-  std::atomic<uint64_t> connections_killed_{0}, calls_unblocked_{0};
+  std::atomic<uint64_t> connections_killed_{0}, calls_unblocked_{0}, served_compared_{0};
   std::atomic<double> switch_pause_ms_{0};
   std::atomic<double> phase_seconds_[kPhaseCount] = {};
   std::chrono::steady_clock::time_point started_, phase_started_;

@@ -175,6 +175,7 @@ void Migrations::record_finished(const Migration& m) {
   gauges_.bytes_copied += m.bytes_copied();
   gauges_.mismatches += m.mismatches();
   gauges_.connections_killed += m.connections_killed();
+  gauges_.destination_reads += m.destination_reads();
   for (auto& [label, h] : gauges_.phase_durations) {
     for (Phase p : kTimedPhases) {
       if (label == phase_metric_label(p) && m.phase_seconds(p) > 0) {
@@ -209,6 +210,7 @@ proxy::MigrationGauges Migrations::gauges() const {
     g.bytes_copied += running_->bytes_copied();
     g.mismatches += running_->mismatches();
     g.connections_killed += running_->connections_killed();
+    g.destination_reads += running_->destination_reads();
     g.dirty_keys = running_->dirty_keys();
     if (!running_->finished()) {
       g.running_phase = phase_metric_label(running_->phase());

@@ -47,6 +47,7 @@ struct MigrationGauges {
   uint64_t keys_copied = 0, bytes_copied = 0;
   uint64_t mismatches = 0;              // validation mismatches (each one re-copied or aborted)
   uint64_t connections_killed = 0;      // source connections killed for lost write replies
+  uint64_t destination_reads = 0;       // reads answered by a destination during catch-up
   uint64_t dirty_keys = 0;              // of the running move
   std::string running_phase;            // metric label of the running move's phase; "" = none
   SecondsHistogram switch_pause;

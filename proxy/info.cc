@@ -83,6 +83,7 @@ void control_sections(const ControlPlane& control, const Command& cmd, std::stri
     kv(out, "migration_bytes_copied", std::to_string(g.bytes_copied));
     kv(out, "migration_validation_mismatches", std::to_string(g.mismatches));
     kv(out, "migration_connections_killed", std::to_string(g.connections_killed));
+    kv(out, "migration_destination_reads", std::to_string(g.destination_reads));
     kv(out, "migration_switch_pause_avg_ms",
        num(g.switch_pause.count ? 1000.0 * g.switch_pause.sum / double(g.switch_pause.count) : 0));
     out += "\r\n";

@@ -1,12 +1,12 @@
 // Metrics implementation. The list below is every foreshard_* metric:
 //   foreshard_requests_total{backend,class}              counter
-//   foreshard_request_errors_total{backend,class}        counter (error replies + proxy-side failures)
-//   foreshard_backend_request_duration_seconds{backend}  histogram (send to reply, per backend)
-//   foreshard_client_connections                         gauge
+//   foreshard_request_errors_total{backend,class}        counter (error replies + proxy-side
+//   failures) foreshard_backend_request_duration_seconds{backend}  histogram (send to reply, per
+//   backend) foreshard_client_connections                         gauge
 //   foreshard_client_connections_total                   counter (accepted)
-//   foreshard_client_rejected_total{reason}              counter (maxclients, output_limit, query_limit, protocol, idle)
-//   foreshard_backend_up{backend}                        gauge (1 when every worker's link is connected)
-//   foreshard_backend_reconnects_total{backend}          counter
+//   foreshard_client_rejected_total{reason}              counter (maxclients, output_limit,
+//   query_limit, protocol, idle) foreshard_backend_up{backend}                        gauge (1 when
+//   every worker's link is connected) foreshard_backend_reconnects_total{backend}          counter
 //   foreshard_backend_capacity_ops{backend}              gauge (configured)
 //   foreshard_segments{backend}                          gauge (segments owned)
 //   foreshard_segment_map_epoch                          gauge
@@ -16,17 +16,18 @@
 //   foreshard_backend_predicted_load_upper_ops{backend}  gauge (its interval's upper end)
 //   foreshard_forecast_error{backend}                    gauge (rolling sMAPE)
 //   foreshard_migrations_total{result}                   counter (done, aborted)
-//   foreshard_migrations_in_flight{phase}                gauge (preflight, copying, catching_up, switching, cleanup)
-//   foreshard_migration_phase_duration_seconds{phase}    histogram (of finished moves)
-//   foreshard_migration_keys_copied_total                counter
+//   foreshard_migrations_in_flight{phase}                gauge (preflight, copying, catching_up,
+//   switching, cleanup) foreshard_migration_phase_duration_seconds{phase}    histogram (of finished
+//   moves) foreshard_migration_keys_copied_total                counter
 //   foreshard_migration_bytes_copied_total               counter (DUMP payload bytes)
-//   foreshard_migration_switch_pause_seconds             histogram (write hold of each completed move)
-//   foreshard_migration_validation_mismatches_total      counter
+//   foreshard_migration_switch_pause_seconds             histogram (write hold of each completed
+//   move) foreshard_migration_validation_mismatches_total      counter
 //   foreshard_migration_dirty_keys                       gauge (backlog of the running move)
-//   foreshard_migration_connections_killed_total         counter (CLIENT KILL ID for lost write replies)
-//   foreshard_migration_blocked_calls_reissued_total     counter (blocking calls moved at a switch)
-//   foreshard_balancer_enabled                           gauge (when the build has a balancer)
-//   foreshard_balancer_decisions_total{action}           counter (move, split, merge)
+//   foreshard_migration_connections_killed_total         counter (CLIENT KILL ID for lost write
+//   replies) foreshard_migration_destination_reads_total          counter (reads answered by a
+//   destination) foreshard_migration_blocked_calls_reissued_total     counter (blocking calls moved
+//   at a switch) foreshard_balancer_enabled                           gauge (when the build has a
+//   balancer) foreshard_balancer_decisions_total{action}           counter (move, split, merge)
 // The control plane's families are built in metrics_control.cc.
 // "backend" is "proxy" for commands the proxy answers itself.
 #include "proxy/metrics.h"

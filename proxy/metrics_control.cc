@@ -79,11 +79,15 @@ void append_migrations(const MigrationGauges& g, std::vector<MetricFamily>& out)
                        "lost on them during a move.",
                        MetricType::Counter);
   killed.metric.push_back(value(MetricType::Counter, double(g.connections_killed)));
+  auto dreads = family("foreshard_migration_destination_reads_total",
+                       "Reads of copied, unwritten keys answered by a move's destination.",
+                       MetricType::Counter);
+  dreads.metric.push_back(value(MetricType::Counter, double(g.destination_reads)));
   auto dirty = family("foreshard_migration_dirty_keys",
                       "Keys written since copied, still to re-copy, in the running move.",
                       MetricType::Gauge);
   dirty.metric.push_back(value(MetricType::Gauge, double(g.dirty_keys)));
-  out.insert(out.end(), {total, flight, phases, keys, bytes, pause, mism, killed, dirty});
+  out.insert(out.end(), {total, flight, phases, keys, bytes, pause, mism, killed, dreads, dirty});
   if (g.balancer_enabled >= 0) {
     auto on = family("foreshard_balancer_enabled", "1 when the balancer acts on its plans.",
                      MetricType::Gauge);

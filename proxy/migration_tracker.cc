@@ -160,4 +160,42 @@ bool MigrationTracker::switching() const {
   return switching_;
 }
 
+void MigrationTracker::set_dst_reads(bool on) {
+  std::lock_guard<std::mutex> lock(mu_);
+  dst_reads_ = on;
+}
+
+bool MigrationTracker::dst_reads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return dst_reads_;
+}
+
+bool MigrationTracker::readable_at_destination(std::string_view key) const {
+  std::string k(key);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!dst_reads_ || switching_ || dirty_.count(k) != 0) {
+    return false;
+  }
+  auto it = keys_.find(k);
+  return it == keys_.end() || it->second.pending == 0;
+}
+
+void MigrationTracker::served_at_destination(std::string_view key) {
+  uint64_t n = dst_served_.fetch_add(1, std::memory_order_relaxed);
+  if (n % kServedSampleEvery != 0) {
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (served_sample_.size() < kMaxServedSample) {
+    served_sample_.emplace_back(key);
+  }
+}
+
+std::vector<std::string> MigrationTracker::take_served_sample() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  out.swap(served_sample_);
+  return out;
+}
+
 }  // namespace proxy

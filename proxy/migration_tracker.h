@@ -21,6 +21,13 @@
 // (CLIENT UNBLOCK <id> TIMEOUT) and their sessions re-issue them on the new
 // owner once the map changed (session.cc).
 //
+// Reads at the destination: once the bulk copy is over (every key that
+// existed at the barrier was copied; every later write left its key pending
+// or dirty), the migration sets dst_reads and workers send a single-key read
+// of a clean key (no entry, or not dirty and nothing pending) to the
+// destination. A bounded sample of those keys is compared against the
+// source by the migration in its catch-up rounds.
+//
 // One mutex: writes to a migrating segment pay a lock; all other requests
 // never see a tracker (workers find trackers by slot range first).
 #pragma once
@@ -97,6 +104,22 @@ class MigrationTracker {
   void set_switching(bool on);
   bool switching() const;
 
+  // Reads at the destination (off by default; on from the end of the bulk
+  // copy until the switch or an abort).
+  void set_dst_reads(bool on);
+  bool dst_reads() const;
+  // Whether a read of `key` may be answered by the destination now: reads
+  // are on, not switching, the key neither dirty nor pending.
+  bool readable_at_destination(std::string_view key) const;
+  // Workers: a read of `key` was sent to the destination; every 64th key is
+  // kept for the comparison (at most kMaxServedSample).
+  void served_at_destination(std::string_view key);
+  // The migration: the kept keys (emptied).
+  std::vector<std::string> take_served_sample();
+  uint64_t destination_reads() const { return dst_served_.load(std::memory_order_relaxed); }
+  static constexpr uint64_t kServedSampleEvery = 64;
+  static constexpr size_t kMaxServedSample = 1000;
+
  private:
   struct KeyState {
     uint64_t gen = 0;
@@ -116,7 +139,9 @@ class MigrationTracker {
   std::vector<std::shared_ptr<BlockedCall>> blocked_;
   uint64_t pending_ = 0;
   bool switching_ = false;
-  std::atomic<uint64_t> lost_{0}, writes_{0};
+  bool dst_reads_ = false;
+  std::vector<std::string> served_sample_;
+  std::atomic<uint64_t> lost_{0}, writes_{0}, dst_served_{0};
 };
 
 // The trackers of every migration in progress (usually none or one).

@@ -356,7 +356,16 @@ bool Session::dispatch(const Command& cmd, std::string_view raw) {
       return true;
     case RouteKind::Single: {
       uint64_t seq = open_slot(cls, Merge::Forward, 1);
-      slot(seq).tracked.swap(tracked_);
+      Slot& s = slot(seq);
+      s.tracked.swap(tracked_);
+      int dst = s.tracked.empty() && worker_.tracking()
+                    ? read_at_destination(*info, cmd, *map, plan)
+                    : -1;
+      if (dst >= 0) {
+        s.reread.assign(raw);
+        s.reread_backend = plan.backend;
+        plan.backend = uint16_t(dst);
+      }
       count_load(*info, plan, raw, seq);
       send_part(plan.backend, seq, 0, cls, cmd, raw, nullptr);
       return true;
@@ -382,6 +391,48 @@ bool Session::dispatch(const Command& cmd, std::string_view raw) {
     }
   }
   return true;
+}
+
+// DESIGN §6: during catch-up a read whose keys were copied and not written
+// since is answered by the destination (migration_tracker.h). Only plain
+// reads on the shared link: no write, script, blocking call, MULTI or WATCH
+// (those take other paths or must see the source), not PFCOUNT (it rewrites
+// its key's cached cardinality), not inline commands (the fallback re-sends
+// the raw request), and only while the destination's link is up.
+int Session::read_at_destination(const CommandInfo& info, const Command& cmd, const SegmentMap& map,
+                                 const RoutePlan& plan) {
+  if (!info.is_readonly() || info.is_write() || info.cls == CommandClass::Scripting ||
+      info.cls == CommandClass::Blocking || (info.flags & kFlagBlocking) != 0 ||
+      info.name == "pfcount" || cmd.inline_form || in_multi_ || watch_link_ != nullptr ||
+      plan.slot == -1 || plan.backend == kAnyBackend || plan.segment >= map.size()) {
+    return -1;
+  }
+  const Segment& seg = map.segment(plan.segment);
+  if (seg.state != SegmentState::Migrating || seg.owner != plan.backend || seg.dst == seg.owner ||
+      seg.dst >= worker_.backend_count()) {
+    return -1;
+  }
+  keys_.clear();
+  if (!worker_.ctx().commands->key_positions(info, cmd.args, keys_) || keys_.empty()) {
+    return -1;
+  }
+  MigrationTracker* t = worker_.trackers()->find(map.slot_of(cmd.args[keys_[0]]));
+  if (t == nullptr || t->source() != seg.owner) {
+    return -1;
+  }
+  for (uint32_t pos : keys_) {
+    uint32_t slot = map.slot_of(cmd.args[pos]);
+    if (!t->covers(slot) || map.segment_of_slot(slot) != plan.segment ||
+        !t->readable_at_destination(cmd.args[pos])) {
+      return -1;
+    }
+  }
+  BackendLink& link = worker_.link(seg.dst, protocol_);
+  if (link.state() != BackendLink::State::Ready || !link.accepting()) {
+    return -1;
+  }
+  t->served_at_destination(cmd.args[keys_[0]]);
+  return seg.dst;
 }
 
 bool Session::track_write(const CommandInfo& info, const Command& cmd, const SegmentMap& map) {
@@ -528,6 +579,23 @@ void Session::on_backend_reply(uint64_t cookie, std::string_view reply, bool lin
       blocked_call_.call->unblock_requested.load() && reissue_blocked(seq, reply)) {
     return;  // unblocked by a migration's switch: runs again on the new owner
   }
+  if (!slot(seq).reread.empty() &&
+      (link_error || reply.starts_with("-BUSY") || reply.starts_with("-LOADING"))) {
+    // The destination failed a read (link down, timeout, busy with a script,
+    // loading): the source answers.
+    Slot& s = slot(seq);
+    std::string request;
+    request.swap(s.reread);
+    BackendLink& src = worker_.link(s.reread_backend, protocol_);
+    if (src.send(request, this, make_cookie(seq, part, s.reread_backend))) {
+      ++inflight_;
+      bump(worker_.counters().requests(s.reread_backend, s.cls));
+      return;
+    }
+    backend = s.reread_backend;
+    reply = src.down_reply();
+  }
+  slot(seq).reread.clear();
   if (int32_t ts = slot(seq).tslot; ts >= 0) {
     worker_.counters().count_reply(uint32_t(ts), backend, reply.size());
   }
@@ -652,6 +720,7 @@ uint64_t Session::open_slot(uint8_t cls, Merge merge, uint32_t parts) {
   Slot& s = slot(tail_seq_);
   s.ready = false;
   s.release_link = nullptr;
+  s.reread.clear();
   s.tslot = -1;
   s.cls = cls;
   s.merge = merge;

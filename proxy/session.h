@@ -116,6 +116,10 @@ class Session final : public ReplySink {
     // Parts whose reply was lost after they may have reached the backend:
     // (backend, server-side client id of the connection, 0 if unknown).
     std::vector<std::pair<uint16_t, uint64_t>> lost;
+    // A read sent to a migrating segment's destination: the request, sent
+    // again to `reread_backend` (the source) if the destination's link fails.
+    std::string reread;
+    uint16_t reread_backend = 0;
   };
   // Pub/sub replies and pushes arrive from a stream-mode link.
   struct PushSink final : ReplySink {
@@ -140,6 +144,10 @@ class Session final : public ReplySink {
   bool track_write(const CommandInfo& info, const Command& cmd, const SegmentMap& map);
   void finish_tracking(Slot& s);
   void untrack_unsent();
+  // A single-key read of a migrating segment whose keys are clean: the
+  // destination's index (plan.backend is the source), or -1 (the source).
+  int read_at_destination(const CommandInfo& info, const Command& cmd, const SegmentMap& map,
+                          const RoutePlan& plan);
   bool track_exec();  // false: hold EXEC (its segment is switching)
   // Mode handlers (session_modes.cc); each returns true if it answered cmd.
   bool dispatch_mode(const CommandInfo& info, const Command& cmd, std::string_view raw);

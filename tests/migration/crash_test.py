@@ -2,7 +2,8 @@
 """Crash safety of live migration: kill -9 foreshard inside every phase of a
 move (preflight, copy, catch-up, switching, cleanup), restart it, and check
 that nothing acknowledged was lost; then stop the destination redis-server
-mid-move and check that the move aborts with the source serving.
+in catch-up and check that the move aborts with the source serving (reads of
+clean keys sent to the stopped destination are answered by the source).
 
     FORESHARD_BIN=build/app/foreshard /usr/bin/python3 tests/migration/crash_test.py
     CRASH_KILLS_PER_PHASE=20 ... (longer run; default 5, i.e. 25 kills)
@@ -224,9 +225,34 @@ def crash_loop(px, direct, st, failures):
     return kills, outcome
 
 
+def static_reader(port, keys, out, stop):
+    """Reads keys written once before the move: clean, so read at the destination
+    during catch-up; when it is stopped the source must answer instead."""
+    r = redis.Redis(port=port, socket_timeout=10)
+    while not stop.is_set():
+        k = random.choice(keys)
+        try:
+            got = r.get(k)
+            out["reads"] += 1
+            if got != b"static-" + k.encode():
+                out["errors"].append("%s read %r" % (k, got))
+        except redis.RedisError as e:
+            out["errors"].append("%s: %r" % (k, e))
+
+
 def stopped_destination(px, redis_procs, direct, st, failures):
-    """SIGSTOP the destination mid-copy: the move aborts, the source keeps serving."""
+    """SIGSTOP the destination in catch-up (reads of clean keys go to it): the
+    move aborts, the source keeps serving, the reads fall back to it."""
     px.wait_idle()
+    static = keys_in_segment("static", 20)
+    for k in static:
+        px.admin.set(k, "static-" + k)
+    sr = {"reads": 0, "errors": []}
+    sr_stop = threading.Event()
+    readers = [threading.Thread(target=static_reader, args=(px.port, static, sr, sr_stop))
+               for _ in range(4)]
+    for t in readers:
+        t.start()
     owner, _ = px.segment()
     dst = NAMES[1 - NAMES.index(owner)]
     head = px.migrations().splitlines()[0]
@@ -234,9 +260,11 @@ def stopped_destination(px, redis_procs, direct, st, failures):
     with st.lock:
         errors_before, ops_before = len(st.reply_errors), st.ops
     px.admin.execute_command("FORESHARD", "MIGRATE", SEGMENT, dst)
-    while " phase copy " not in px.migrations():
+    deadline = time.monotonic() + 30
+    while " phase catch-up " not in px.migrations() and time.monotonic() < deadline:
         time.sleep(0.005)
     proc = redis_procs[NAMES.index(dst)]
+    dst_reads0 = int(px.admin.info("migrations")["migration_destination_reads"])
     proc.send_signal(signal.SIGSTOP)
     t0 = time.monotonic()
     try:
@@ -253,6 +281,16 @@ def stopped_destination(px, redis_procs, direct, st, failures):
             new_errors = st.reply_errors[errors_before:]
     finally:
         proc.send_signal(signal.SIGCONT)
+        sr_stop.set()
+        for t in readers:
+            t.join()
+    dst_reads = int(px.admin.info("migrations")["migration_destination_reads"]) - dst_reads0
+    print("  static keys: %d reads, %d sent to the stopped destination (answered by the source), "
+          "%d errors" % (sr["reads"], dst_reads, len(sr["errors"])))
+    if sr["errors"]:
+        failures.append("stopped destination: static reads failed: %s" % sr["errors"][:3])
+    if dst_reads == 0:
+        failures.append("stopped destination: no read went to the destination in catch-up")
     last = [l for l in px.migrations().splitlines() if l.startswith("past")][0]
     print("  destination %s stopped: move aborted in %.1f s, owner %s (%s), %d client ops meanwhile,"
           " %d errors\n    %s" % (dst, took, now_owner, state, served, len(new_errors), last))

@@ -10,14 +10,19 @@ read straight from the backends.
 
 Writers INCR counters (a third of them through EVAL) and RPUSH unique values to lists (some keys with TTLs,
 one 100k-field hash and one 100k-member sorted set in the moving segment);
-readers check that no counter ever goes backwards. Big keys (the two above, a
+readers check that no counter ever goes backwards (also slow counters, written
+every 5 s, so clean between writes and read at the destination during
+catch-up) and that keys written once before the moves keep their value. Big keys (the two above, a
 12k-member set and a 12k-element list, all over bigKeyElements) are copied in
 chunks through staging keys while a writer adds to them in bursts. Afterwards:
 every acknowledged INCR, RPUSH and big-key write is there exactly once, every
 key lives only on the owner the map names, the TTLs survived, the big keys are
 intact, no client saw an error, a staging key was seen during a move and none
 is left after any move. Last, a key planted on the destination behind
-foreshard's back must make the whole-range key count abort the move.
+foreshard's back must make the whole-range key count abort the move. Reads
+answered by the destination must have happened (INFO
+migration_destination_reads > 0) with no validation mismatch before the
+planted key.
 Uses redis-py (Debian python3-redis).
 """
 import os
@@ -43,6 +48,9 @@ BIG = 100_000
 BIG_SMALL = 12_000              # the big set and list: still over bigKeyElements (10,000)
 STAGING = b"__foreshard_staging:"
 WRITERS, READERS = 3, 1
+# Slow counters: each INCRed every SLOW_PERIOD s. Few and rare, so the dirty
+# backlog stays under catch-up's switch target (64) with the 60 busy keys.
+SLOW_COUNTERS, SLOW_PERIOD, STATIC_KEYS = 10, 5.0, 50
 
 
 def keys_in_segment(prefix, n):
@@ -56,6 +64,7 @@ class Stats:
         self.pushed = {}         # list -> acknowledged values
         self.errors = []
         self.backwards = 0
+        self.reads = 0
         self.ops = 0
         self.big_acked = []      # values added to each big key (acknowledged)
 
@@ -109,13 +118,43 @@ def writer(wid, port, counters, lists, stats, stop):
                 stats.errors.append("writer %d: %r" % (wid, e))
 
 
-def reader(port, counters, stats, stop):
+def slow_writer(port, counters, stats, stop):
+    """INCRs each counter every SLOW_PERIOD s: between writes they are clean,
+    so their reads go to the destination during catch-up."""
+    r = redis.Redis(port=port)
+    while not stop.is_set():
+        for c in counters:
+            try:
+                r.incr(c)
+                with stats.lock:
+                    stats.incr[c] = stats.incr.get(c, 0) + 1
+                    stats.ops += 1
+            except redis.RedisError as e:
+                with stats.lock:
+                    stats.errors.append("slow writer: %r" % e)
+            stop.wait(SLOW_PERIOD / len(counters))
+
+
+def reader(port, counters, static, stats, stop):
     r = redis.Redis(port=port)
     seen = {}
+    n = 0
     while not stop.is_set():
         c = random.choice(counters)
+        n += 1
         try:
+            if n % 2 == 0:
+                k = random.choice(static)
+                got = r.get(k)
+                if got != b"static-" + k.encode():
+                    with stats.lock:
+                        stats.errors.append("reader: %s read %r" % (k, got))
+                with stats.lock:
+                    stats.reads += 1
+                continue
             v = int(r.get(c) or 0)
+            with stats.lock:
+                stats.reads += 1
         except redis.RedisError as e:
             with stats.lock:
                 stats.errors.append("reader: %r" % e)
@@ -170,6 +209,10 @@ def main():
         p.execute()
         for k in ttl_keys:
             r.set(k, "t", ex=3600)
+        slow = keys_in_segment("slow", SLOW_COUNTERS)
+        static = keys_in_segment("static", STATIC_KEYS)
+        for k in static:
+            r.set(k, "static-" + k)
         print("loaded 2 x %d-element and 2 x %d-element keys and %d TTL keys in %.1f s" %
               (BIG, BIG_SMALL, TTL_KEYS, time.monotonic() - t0))
         direct = [redis.Redis(port=p) for p in ports]
@@ -180,8 +223,10 @@ def main():
         stats, stop = Stats(), threading.Event()
         threads = [threading.Thread(target=writer, args=(w, port, counters, lists, stats, stop))
                    for w in range(WRITERS)]
-        threads += [threading.Thread(target=reader, args=(port, counters, stats, stop))
+        threads += [threading.Thread(target=reader, args=(port, counters + slow, static, stats,
+                                                          stop))
                     for _ in range(READERS)]
+        threads.append(threading.Thread(target=slow_writer, args=(port, slow, stats, stop)))
         threads.append(threading.Thread(target=big_writer, args=(
             port, (big_hash, big_zset, big_set, big_list), stats, stop)))
         for t in threads:
@@ -227,6 +272,16 @@ def main():
         # dirty) during the copy: the whole-range key count must abort the move.
         planted_key = keys_in_segment("planted", 1)[0]
         mism0 = int(admin.info("migrations")["migration_validation_mismatches"])
+        dst_reads = int(admin.info("migrations")["migration_destination_reads"])
+        with stats.lock:
+            reads = stats.reads
+        compared = 0
+        with open(os.path.join(workdir, "foreshard.log"), errors="replace") as log:
+            for line in log:
+                if "of them compared" in line:
+                    compared += int(line.split(" reads at the destination, ")[1].split()[0])
+        print("reads: %d by the reader, %d answered by a destination, %d of those compared "
+              "with the source, %d validation mismatches" % (reads, dst_reads, compared, mism0))
         planted, planted_result = False, ""
         for _ in range(5):  # until the copy phase was caught
             seg = admin.execute_command("FORESHARD", "SEGMENTS").splitlines()[1 + SEGMENT]
@@ -264,7 +319,8 @@ def main():
         seg = admin.execute_command("FORESHARD", "SEGMENTS").splitlines()[1 + SEGMENT]
         owner = names.index(seg.split()[5])
         other = 1 - owner
-        all_keys = counters + lists + ttl_keys + [big_hash, big_zset, big_set, big_list]
+        all_keys = (counters + slow + static + lists + ttl_keys +
+                    [big_hash, big_zset, big_set, big_list])
         misplaced = [k for k in all_keys if direct[other].exists(k)]
         missing = [k for k in all_keys if not direct[owner].exists(k)]
         wrong_counts = [(c, int(direct[owner].get(c) or 0), n) for c, n in stats.incr.items()
@@ -306,6 +362,9 @@ def main():
              (done, MOVES)),
             (not stats.errors, "client errors: %s" % stats.errors[:5]),
             (stats.backwards == 0, "a reader saw a counter go backwards"),
+            (dst_reads > 0 and compared > 0, "no read answered by a destination (%d) or none "
+             "compared (%d)" % (dst_reads, compared)),
+            (mism0 == 0, "%d validation mismatches during the moves" % mism0),
             (not misplaced, "keys on the non-owner: %s" % misplaced[:5]),
             (not missing, "keys missing on the owner: %s" % missing[:5]),
             (not wrong_counts, "counters differ from acknowledged INCRs: %s" % wrong_counts[:5]),

@@ -1,6 +1,7 @@
 // MigrationTracker tests: write generations, lost replies kept pending until
 // their connection is confirmed killed, blocked-call registration refused once
-// switching; and the timeout rewriting of re-issued blocking calls.
+// switching, reads at the destination and their sample; and the timeout
+// rewriting of re-issued blocking calls.
 #include "proxy/migration_tracker.h"
 
 #include <doctest/doctest.h>
@@ -81,6 +82,54 @@ TEST_SUITE("MigrationTracker") {
     CHECK_FALSE(t.write_sent({"k"}));
     t.remove_blocked(a.get());
     CHECK(t.blocked_count() == 0);
+  }
+
+  TEST_CASE("reads at the destination: only clean keys, only while dst_reads and not switching") {
+    MigrationTracker t(0, 100, 0);
+    CHECK_FALSE(t.readable_at_destination("k"));  // off by default (bulk copy running)
+    t.set_dst_reads(true);
+    CHECK(t.dst_reads());
+    CHECK(t.readable_at_destination("k"));  // no entry: copied and never written
+    REQUIRE(t.write_sent({"k"}));
+    CHECK_FALSE(t.readable_at_destination("k"));  // pending: read-your-writes at the source
+    CHECK(t.readable_at_destination("other"));
+    t.write_done({"k"});
+    CHECK_FALSE(t.readable_at_destination("k"));  // dirty until copied again
+    auto m = t.mark("k");
+    REQUIRE(t.settle("k", m));
+    CHECK(t.readable_at_destination("k"));
+    // A lost reply keeps its key away from dst even after it turns dirty.
+    REQUIRE(t.write_sent({"k"}));
+    t.write_lost({"k"}, 3);
+    CHECK_FALSE(t.readable_at_destination("k"));
+    CHECK(t.loss_confirmed(3) == 1);
+    CHECK_FALSE(t.readable_at_destination("k"));
+    // A copy that raced a write does not make the key readable.
+    auto stale = t.mark("k");
+    REQUIRE(t.write_sent({"k"}));
+    t.write_done({"k"});
+    CHECK_FALSE(t.settle("k", stale));
+    CHECK_FALSE(t.readable_at_destination("k"));
+    t.set_switching(true);
+    CHECK_FALSE(t.readable_at_destination("other"));
+    t.set_switching(false);
+    CHECK(t.readable_at_destination("other"));
+    t.set_dst_reads(false);  // an abort turns it off first
+    CHECK_FALSE(t.readable_at_destination("other"));
+  }
+
+  TEST_CASE("destination reads are counted and every 64th key is kept, at most 1000") {
+    MigrationTracker t(0, 100, 0);
+    for (int i = 0; i < 128; ++i) {
+      t.served_at_destination("key" + std::to_string(i));
+    }
+    CHECK(t.destination_reads() == 128);
+    CHECK(t.take_served_sample() == std::vector<std::string>{"key0", "key64"});
+    CHECK(t.take_served_sample().empty());
+    for (uint64_t i = 0; i < 64 * 1200; ++i) {
+      t.served_at_destination("x");
+    }
+    CHECK(t.take_served_sample().size() == MigrationTracker::kMaxServedSample);
   }
 }
 
