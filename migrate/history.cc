@@ -4,6 +4,7 @@
 #include "migrate/history.h"
 
 #include <cmath>
+#include <limits>
 
 namespace migrate {
 namespace {
@@ -37,6 +38,7 @@ History::History(Options options, uint32_t slots, std::vector<std::string> backe
   backend_cap_ = std::max<size_t>(options_.backend_points, 2);
   // Everything but the slot rings, so that the rings get what is left.
   size_t fixed = sizeof(History) + nb * kBackendMetrics * backend_cap_ * sizeof(float) +
+                 backend_cap_ * sizeof(uint8_t) +
                  size_t{slots} * (3 * sizeof(uint64_t) + sizeof(double)) +
                  nb * kBackendMetrics * 2 * sizeof(uint64_t) +
                  (kMaxSources + kMaxSourceBaselines) * kSourceNodeBytes +
@@ -56,6 +58,7 @@ History::History(Options options, uint32_t slots, std::vector<std::string> backe
   slot_ring_.assign(size_t{slots_} * slot_cap_, 0.0f);
   all_ring_.assign(slot_cap_, 0.0);
   backend_ring_.assign(nb * kBackendMetrics * backend_cap_, 0.0f);
+  counted_ring_.assign(backend_cap_, 1);
   slot_open_.assign(slots_, 0.0);
   backend_open_.assign(nb * kBackendMetrics, 0.0);
 }
@@ -140,6 +143,7 @@ void History::add_deltas(const TelemetrySnapshot& s, double f) {
   if (f <= 0) {
     return;
   }
+  open_counted_ = true;
   const uint64_t* b = base_.slot_ops.data();
   for (size_t i = 0; i < slots_; ++i, b += 3) {
     const uint64_t d =
@@ -192,6 +196,8 @@ void History::close_step() {
     backend_ring_[j * backend_cap_ + q] = static_cast<float>(backend_open_[j]);
   }
   std::fill(backend_open_.begin(), backend_open_.end(), 0.0);
+  counted_ring_[q] = open_counted_ ? 1 : 0;
+  open_counted_ = false;
   // The rank is an EWMA of the rate; a source's first step sets it outright
   // so that a new heavy client enters the top at once.
   const double keep = std::exp2(-static_cast<double>(options_.step_s) / kSourceHalfLifeS);
@@ -349,15 +355,25 @@ Series History::backend_series(size_t backend, BackendMetric metric, size_t n) c
   return out;
 }
 
+Series History::mask_uncounted(Series s) const {
+  const size_t n = s.values.size();  // the newest n closed points; n <= backend_cap_
+  for (size_t i = 0; i < n; ++i) {
+    if (counted_ring_[ring_pos(backend_cap_, n - i)] == 0) {
+      s.values[i] = std::numeric_limits<double>::quiet_NaN();
+    }
+  }
+  return s;
+}
+
 Series History::forecast_input_segment(uint32_t first_slot, uint32_t last_slot) const {
-  return slot_series({{first_slot, last_slot}}, points());
+  return mask_uncounted(slot_series({{first_slot, last_slot}}, points()));
 }
 Series History::forecast_input_backend(size_t backend, BackendMetric metric) const {
-  return backend_series(backend, metric, backend_points());
+  return mask_uncounted(backend_series(backend, metric, backend_points()));
 }
 Series History::forecast_input_ranges(
     const std::vector<std::pair<uint32_t, uint32_t>>& ranges) const {
-  return slot_series(ranges, points());
+  return mask_uncounted(slot_series(ranges, points()));
 }
 Series History::forecast_input_all() const {
   const size_t n = points();
@@ -365,7 +381,7 @@ Series History::forecast_input_all() const {
   for (size_t i = 0; i < n; ++i) {
     out.values[i] = all_ring_[ring_pos(slot_cap_, n - i)] / options_.step_s;
   }
-  return out;
+  return mask_uncounted(std::move(out));
 }
 Series History::recent_segment(uint32_t first_slot, uint32_t last_slot, size_t n) const {
   return slot_series({{first_slot, last_slot}}, n);
@@ -416,6 +432,7 @@ int History::backend_index(const std::string& name) const {
 size_t History::memory_bytes() const {
   size_t n = sizeof(History);
   n += slot_ring_.capacity() * sizeof(float) + backend_ring_.capacity() * sizeof(float);
+  n += counted_ring_.capacity() * sizeof(uint8_t);
   n += (all_ring_.capacity() + slot_open_.capacity() + backend_open_.capacity()) * sizeof(double);
   n += (base_.slot_ops.capacity() + base_.backend.capacity()) * sizeof(uint64_t);
   n += backend_names_.capacity() * sizeof(std::string);

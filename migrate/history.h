@@ -55,7 +55,7 @@ class History {
   };
   static constexpr size_t kMaxSources = 1000;          // tracked by name; the rest is "other"
   static constexpr size_t kMaxSourceBaselines = 2000;  // snapshot entries followed (the first)
-  static constexpr uint32_t kFileVersion = 1;
+  static constexpr uint32_t kFileVersion = 2;  // 2: per-step counted flags (1 still loads)
 
   // The slot ring capacity is what the budget leaves after everything else
   // (backend rings, counter baselines, open-bucket sums, a source allowance),
@@ -71,12 +71,15 @@ class History {
   // [prev.unix_s, now.unix_s) and are spread evenly over the steps of that
   // interval (a stalled loop loses no ops); each step is closed when a
   // snapshot at or past its end arrives. Steps nobody counted in (the proxy
-  // was down: the next snapshot is a Baseline or Reset) stay zero. A jump of
+  // was down: the next snapshot is a Baseline or Reset) stay zero in the
+  // recent_* queries and are NaN (missing) in the forecast_input_* ones, so a
+  // restart's downtime is not learnt as a daily dip of load. A jump of
   // more than a ring writes at most one ring's worth of steps. A clock that
   // goes back adds into the open step.
   IngestResult ingest(const TelemetrySnapshot& snapshot);
 
-  // Forecast inputs: every closed point held, oldest first, in ops/s.
+  // Forecast inputs: every closed point held, oldest first, in ops/s; NaN
+  // for a step nobody counted in (see ingest).
   Series forecast_input_segment(uint32_t first_slot, uint32_t last_slot) const;
   Series forecast_input_backend(size_t backend, BackendMetric metric = BackendMetric::Ops) const;
   // The sum over all slots (kept as its own ring: O(points), not O(slots * points)).
@@ -160,6 +163,8 @@ class History {
   void trim_sources();
   Series slot_series(const std::vector<std::pair<uint32_t, uint32_t>>& ranges, size_t n) const;
   Series backend_series(size_t backend, BackendMetric metric, size_t n) const;
+  // NaN for the points of s (the newest closed ones) that nobody counted in.
+  Series mask_uncounted(Series s) const;
 
   Options options_;
   uint32_t slots_ = 0;
@@ -173,6 +178,10 @@ class History {
   std::vector<float> slot_ring_;
   std::vector<double> all_ring_;  // per ring position, the sum over all slots
   std::vector<float> backend_ring_;
+  // Per step (ring of backend_cap_, which is >= slot_cap_): 1 if snapshots
+  // counted into it, 0 if the proxy was not running (or not counting) then.
+  std::vector<uint8_t> counted_ring_;
+  bool open_counted_ = false;         // the open step received deltas
   uint64_t closed_ = 0;               // steps closed since the history began (global point index)
   uint64_t open_start_ = 0;           // unix start of the open step (0: no snapshot yet)
   std::vector<double> slot_open_;     // per slot, ops in the open step

@@ -21,8 +21,10 @@ constexpr uint32_t kByteOrder = 0x01020304;  // reads back differently on the ot
 // Layout: magic, version, byte order, slots, step, backends, 0 (u32 each);
 // open step start, closed steps, points held (slot, backend), sources (u64);
 // backend names (u32 length + bytes); per slot its points oldest first (f32);
-// per backend and metric the same; open-step sums (f64); sources (name +
-// SourceStat), "other"; XXH64 of everything before it.
+// per backend and metric the same; (version 2) per backend point oldest
+// first whether it was counted (u8); open-step sums (f64); sources (name +
+// SourceStat), "other"; XXH64 of everything before it. Version 1 files load
+// with every point counted.
 Status io_error(const std::string& what, const std::string& path, int err) {
   return Status(proxy::Code::IoError, what + " " + path + ": " + std::strerror(err));
 }
@@ -178,6 +180,11 @@ Status History::save(const std::string& path) const {
       }
       out.put(run.data(), bp * sizeof(float));
     }
+    std::vector<uint8_t> counted(bp);
+    for (size_t i = 0; i < bp; ++i) {
+      counted[i] = counted_ring_[ring_pos(backend_cap_, bp - i)];
+    }
+    out.put(counted.data(), bp);
     out.put(slot_open_.data(), slot_open_.size() * sizeof(double));
     out.put(backend_open_.data(), backend_open_.size() * sizeof(double));
     for (const auto& [name, st] : sources_) {
@@ -237,7 +244,7 @@ Result<History> History::load(const std::string& path, Options options, uint32_t
   if (!in.get_pod(version) || !in.get_pod(order)) {
     return corrupt(path, "truncated header");
   }
-  if (version != kFileVersion || order != kByteOrder) {
+  if ((version != 1 && version != kFileVersion) || order != kByteOrder) {
     return Status(proxy::Code::InvalidArgument,
                   "history " + path + ": unsupported version or byte order; starting fresh");
   }
@@ -265,7 +272,8 @@ Result<History> History::load(const std::string& path, Options options, uint32_t
     }
   }
   const uint64_t need = (uint64_t{slots} * sp + nb * kBackendMetrics * bp) * sizeof(float) +
-                        (uint64_t{slots} + nb * kBackendMetrics) * sizeof(double);
+                        (uint64_t{slots} + nb * kBackendMetrics) * sizeof(double) +
+                        (version >= 2 ? bp : 0);
   if (in.left() < need + sizeof(uint64_t)) {
     return corrupt(path, "truncated (" + std::to_string(in.left()) + " bytes left, need " +
                              std::to_string(need) + "+)");
@@ -296,7 +304,15 @@ Result<History> History::load(const std::string& path, Options options, uint32_t
           run[bp - mb + i];
     }
   }
+  if (version >= 2) {
+    std::vector<uint8_t> counted(bp);
+    in.get(counted.data(), bp);
+    for (size_t i = 0; i < mb; ++i) {
+      h.counted_ring_[(h.closed_ - mb + i) % h.backend_cap_] = counted[bp - mb + i] != 0;
+    }
+  }
   in.get(h.slot_open_.data(), h.slot_open_.size() * sizeof(double));
+  h.open_counted_ = true;  // the open step was being counted when it was saved
   for (size_t j = 0; j < nb * kBackendMetrics; ++j) {
     double v = 0;
     in.get_pod(v);

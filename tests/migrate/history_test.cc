@@ -131,7 +131,7 @@ TEST_SUITE("History") {
     CHECK(s.values[1] * 60 == doctest::Approx(10));
   }
 
-  TEST_CASE("a stalled loop spreads its delta; steps across a restart stay zero") {
+  TEST_CASE("a stalled loop spreads its delta; steps across a restart are missing, not zero") {
     History h(opts(), 4, kNames);
     Counters c(4);
     SUBCASE("stall") {
@@ -151,16 +151,42 @@ TEST_SUITE("History") {
       Counters fresh(4);  // the proxy restarted: its counters begin again at 0
       fresh.ops(0, 5);
       CHECK(h.ingest(fresh.at(1020 + 300)) == IngestResult::Reset);
-      Series s = h.forecast_input_segment(0, 0);
-      REQUIRE(s.values.size() == 6);
-      CHECK(s.values[0] == doctest::Approx(1.0));
+      // The forecaster must not learn the downtime as a dip of load: the
+      // forecast inputs say "missing"; the recent-load queries say 0 ops.
+      for (const Series& s : {h.forecast_input_segment(0, 0), h.forecast_input_all(),
+                              h.forecast_input_ranges({{0, 1}})}) {
+        REQUIRE(s.values.size() == 6);
+        CHECK(s.values[0] == doctest::Approx(1.0));
+        for (size_t i = 1; i < 6; ++i) {
+          CHECK(std::isnan(s.values[i]));
+        }
+      }
+      Series b = h.forecast_input_backend(0);
+      REQUIRE(b.values.size() == 6);
+      CHECK(std::isnan(b.values[5]));
+      Series r = h.recent_segment(0, 0, 6);
+      CHECK(r.values[0] == doctest::Approx(1.0));
       for (size_t i = 1; i < 6; ++i) {
-        CHECK(s.values[i] == 0);
+        CHECK(r.values[i] == 0);
       }
       fresh.ops(0, 3);
       CHECK(h.ingest(fresh.at(1020 + 301)) == IngestResult::Counted);
       h.ingest(fresh.at(1020 + 360));
       CHECK(h.recent_segment(0, 0, 1).values[0] * 60 == doctest::Approx(3));
+      // The step counted after the restart is a number again, and the flags
+      // survive a save and load.
+      Series after = h.forecast_input_segment(0, 0);
+      REQUIRE(after.values.size() == 7);
+      CHECK(after.values[6] * 60 == doctest::Approx(3));
+      TempDir dir;
+      REQUIRE(h.save(dir.path + "/h").is_ok());
+      Result<History> g = History::load(dir.path + "/h", opts(), 4, kNames);
+      REQUIRE_MESSAGE(g.is_ok(), g.status().message());
+      Series loaded = g.value().forecast_input_segment(0, 0);
+      REQUIRE(loaded.values.size() == 7);
+      CHECK(loaded.values[0] == doctest::Approx(1.0));
+      CHECK(std::isnan(loaded.values[3]));
+      CHECK(loaded.values[6] * 60 == doctest::Approx(3));
     }
   }
 
