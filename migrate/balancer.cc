@@ -211,6 +211,7 @@ class Planner {
       }
     }
     trust_mean_ = load_sum > 0 ? trust_sum / load_sum : 1.0;
+    out_.trust = trust_mean_;
     if (ignored > 0) {
       out_.notes.push_back(fmt("%zu segments ignored: owner or profile out of range", ignored));
     }

@@ -147,6 +147,9 @@ struct Plan {
   std::vector<Action> actions;  // to start now, in order
   // Hot backends the plan could not relieve, with why (no room, concurrency).
   std::vector<std::string> notes;
+  // Load-weighted mean forecast trust it planned with (rule 9): 1 = the
+  // forecasts as they are, 0 = the measured load only (reactive: always 0).
+  double trust = 1;
 };
 
 // Deterministic: the same input gives the same plan. Segments with an

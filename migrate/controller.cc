@@ -161,7 +161,8 @@ void Controller::tick() {
   sizes_.maybe_sample(now, ctx_.config->balancer.interval_s);
   if (now - last_plan_s_ >= ctx_.config->balancer.interval_s) {
     last_plan_s_ = now;
-    balancer_.run(history_, forecaster_.latest(), now);
+    balancer_.run(history_, forecaster_.latest(), now,
+                  [this](const std::string& s) { return forecaster_.rolling_error(s); });
   }
   if (++ticks_ % 5 == 0) {
     publish();  // observed load moves every step; forecasts on each refit

@@ -3,6 +3,7 @@
 #include "migrate/live_balancer.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "migrate/clock_text.h"
 #include "proxy/log.h"
@@ -67,7 +68,7 @@ BalancerParams LiveBalancer::params() const {
 }
 
 PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecasts, uint64_t now,
-                              int64_t step, int64_t horizon) const {
+                              int64_t step, int64_t horizon, const ErrorOf& error_of) const {
   const proxy::Config& cfg = *ctx_.config;
   PlanInput in;
   in.now = int64_t(now);
@@ -89,6 +90,8 @@ PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecas
   std::vector<uint32_t> in_other;
   double other_now = 0;
   in.profiles.emplace_back();  // 0: "other", filled below
+  // The series behind each profile ("" = a flat one), for profile_error.
+  std::vector<std::string> series{"other"};
   for (uint32_t i = 0; i < map->size(); ++i) {
     const proxy::Segment& s = map->segment(i);
     SegmentInfo si;
@@ -113,6 +116,7 @@ PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecas
     if (own != nullptr) {
       si.profile = uint32_t(in.profiles.size());
       in.profiles.push_back(profile_of(*own, fnow, fstep, points, si.load_now));
+      series.push_back(own->name);
     } else if (other != nullptr) {
       si.profile = 0;
       in_other.push_back(uint32_t(in.segments.size()));
@@ -120,6 +124,7 @@ PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecas
     } else {  // no forecast yet: a flat profile at today's load
       si.profile = uint32_t(in.profiles.size());
       in.profiles.emplace_back(points, si.load_now);
+      series.emplace_back();
     }
     in.segments.push_back(si);
   }
@@ -127,6 +132,13 @@ PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecas
                                     : std::vector<double>(points, 0.0);
   for (uint32_t k : in_other) {
     in.segments[k].weight = other_now > 0 ? in.segments[k].load_now / other_now : 0;
+  }
+  // Forecast trust (planner rule 9): a profile whose forecast has been wrong
+  // lately counts less against the measured load.
+  in.profile_error.assign(in.profiles.size(), 0.0);
+  for (size_t p = 0; error_of && p < series.size(); ++p) {
+    const double e = series[p].empty() ? std::nan("") : error_of(series[p]);
+    in.profile_error[p] = std::isfinite(e) ? e / 100.0 : 0.0;
   }
   for (const Migrations::Flight& f : migrations_.in_flight()) {
     uint32_t i = map->segment_of_slot(f.first);
@@ -136,6 +148,12 @@ PlanInput LiveBalancer::input(const History& history, const ForecastSet* forecas
 }
 
 namespace {
+
+std::string trust_text(double t) {
+  char b[16];
+  snprintf(b, sizeof b, "%.2f", t);
+  return b;
+}
 
 // "  largest: seg 3 12.4 MB, seg 0 8.1 MB, ..." (the sizes the plan used).
 std::string largest_segments(const PlanInput& in, size_t n) {
@@ -158,14 +176,15 @@ std::string largest_segments(const PlanInput& in, size_t n) {
 }  // namespace
 
 void LiveBalancer::run(const History& history, std::shared_ptr<const ForecastSet> forecasts,
-                       uint64_t now) {
+                       uint64_t now, const ErrorOf& error_of) {
   BalancerParams p = params();
   if (p.mode == BalancerMode::Static) {
     std::lock_guard<std::mutex> lock(mu_);
     report_ = "balancer mode static: it never moves segments\n";
     return;
   }
-  PlanInput in = input(history, forecasts.get(), now, p.step_seconds, p.horizon_seconds);
+  PlanInput in =
+      input(history, forecasts.get(), now, p.step_seconds, p.horizon_seconds, error_of);
   Plan plan = migrate::plan(in, p);
   const auto& names = auth_.current()->backend_names();
   std::string text = "plan at " + utc_clock(now) + " UTC, mode " +
@@ -174,8 +193,9 @@ void LiveBalancer::run(const History& history, std::shared_ptr<const ForecastSet
                      (sizes_ != nullptr && sizes_->rounds() > 0
                           ? ", segment bytes sampled (" + std::to_string(sizes_->rounds()) + " rounds)"
                           : ", segment bytes assumed from slot counts") +
-                     ": " +
-                     std::to_string(plan.actions.size()) + " action(s)\n";
+                     (p.mode == BalancerMode::Reactive ? ""
+                                                       : ", forecast trust " + trust_text(plan.trust)) +
+                     ": " + std::to_string(plan.actions.size()) + " action(s)\n";
   for (const Action& a : plan.actions) {
     text += std::string("  ") + action_kind_name(a.kind) + " segment " + std::to_string(a.segment);
     if (a.kind == ActionKind::Move) {

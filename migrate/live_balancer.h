@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,9 +31,13 @@ class LiveBalancer {
   LiveBalancer(proxy::ProxyContext& ctx, MapAuthority& auth, Migrations& migrations,
                const SegmentSizes* sizes = nullptr);
 
+  // A series' recent forecast error as sMAPE in percent (Forecaster::
+  // rolling_error); NaN when not scored yet.
+  using ErrorOf = std::function<double(const std::string& series)>;
+
   // Control loop: plans from these inputs and, when enabled, acts.
   void run(const History& history, std::shared_ptr<const ForecastSet> forecasts,
-           uint64_t now_unix_s);
+           uint64_t now_unix_s, const ErrorOf& error_of = nullptr);
 
   // FORESHARD PLAN: the last plan, its actions with reasons, and what it did.
   std::string plan_report() const;
@@ -49,9 +54,11 @@ class LiveBalancer {
   // Actions started, by kind (move, split, merge).
   std::vector<std::pair<std::string, uint64_t>> decisions() const;
 
-  // Builds the planner's input (public for tests).
+  // Builds the planner's input (public for tests). Each profile's
+  // profile_error is its series' error_of / 100 (sMAPE as a fraction; about
+  // the relative error the planner's trust rule expects); unscored: 0.
   PlanInput input(const History& history, const ForecastSet* forecasts, uint64_t now_unix_s,
-                  int64_t step_s, int64_t horizon_s) const;
+                  int64_t step_s, int64_t horizon_s, const ErrorOf& error_of = nullptr) const;
 
  private:
   BalancerParams params() const;
