@@ -86,6 +86,19 @@ def sim_hour_now(day_seconds):
     return ((time.time() * (86400 / day_seconds)) % 86400) / 3600.0
 
 
+# Real seconds from starting foreshard to the end of the prefill, measured
+# each run (the next run starts foreshard that long before its start hour).
+START_LEAD_S = [5.0]
+
+
+def wait_for_sim_hour(hour, day_seconds):
+    """Sleeps until the simulated clock next reads `hour`; not at all if it
+    passed that hour less than a tenth of a day ago (a slow prefill)."""
+    left = (hour - sim_hour_now(day_seconds)) % 24
+    if left < 24 * 0.9:
+        time.sleep(left * 3600 * day_seconds / 86400)
+
+
 def owners(port):
     out = {}
     for line in redis_cli(port, "FORESHARD", "SEGMENTS").splitlines()[1:]:
@@ -112,14 +125,20 @@ def check_placement(port, ports, expected_keys):
     return misplaced, total, expected_keys
 
 
-def drive(a, port, metrics, workdir, seconds, label, show):
-    """Prefills the keyspace, runs foreshard-load for `seconds` and samples
-    each backend's ops/s every second; moves and plans are printed as they come."""
+def drive(a, port, metrics, workdir, seconds, label, show, start_hour=None, started=None):
+    """Prefills the keyspace, runs foreshard-load for `seconds` (from the
+    simulated `start_hour` if given) and samples each backend's ops/s every
+    second; moves and plans are printed as they come."""
     out_json = os.path.join(workdir, "load.json")
     # Prefill first (its SETs are not part of the measured load).
     subprocess.run([LOADGEN, "--port", str(port), "--duration", "1", "--peak-ops", "1",
                     "--keys", str(a.keys), "--value-size", "100", "--groups", "4",
                     "--prefill", "-q"], stdout=subprocess.DEVNULL, check=True)
+    if started is not None:
+        START_LEAD_S[0] = time.time() - started
+    if start_hour is not None:
+        # Idle time here is counted as zero load in the history: keep it short.
+        wait_for_sim_hour(start_hour, a.day_seconds)
     load = subprocess.Popen(
         [LOADGEN, "--port", str(port), "--duration", str(seconds), "--day-seconds",
          str(a.day_seconds), "--start-hour", "%.3f" % sim_hour_now(a.day_seconds),
@@ -173,11 +192,19 @@ def run_phase(a, mode, seconds, history_in, workdir, label, show):
             shutil.copy(history_in, os.path.join(data, "history"))
         conf = os.path.join(workdir, "foreshard.yaml")
         a.mode = mode
+        align = a.start_hour >= 0 and history_in
+        if align:
+            # Every mode's load starts at the same simulated hour: foreshard
+            # starts the last measured start-up + prefill time (+1 s) before it.
+            wait_for_sim_hour(a.start_hour - (START_LEAD_S[0] + 1) * 24 / a.day_seconds,
+                              a.day_seconds)
+        started = time.time()
         write_config(conf, port, metrics, data, ports, a)
         proxy = fl.spawn([BIN, "serve", "-c", conf], "foreshard")
         if not wait_ping(port):
             sys.exit("foreshard did not start: " + open(os.path.join(workdir, "foreshard.log")).read())
-        res = drive(a, port, metrics, workdir, seconds, label, show)
+        res = drive(a, port, metrics, workdir, seconds, label, show,
+                    a.start_hour if align else None, started)
         misplaced, total, expected = check_placement(port, ports, a.keys)
         migr = redis_cli(port, "FORESHARD", "MIGRATIONS").splitlines()[0]
         plan = redis_cli(port, "FORESHARD", "PLAN")
@@ -278,6 +305,8 @@ def main():
     ap.add_argument("--horizon-hours", type=int, default=4)
     ap.add_argument("--interval", type=int, default=2)
     ap.add_argument("--refit", type=int, default=5)
+    ap.add_argument("--start-hour", type=float, default=0,
+                    help="each mode's load starts at this simulated hour (-1: at once)")
     ap.add_argument("--report-every", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=1,
                     help="runs of every mode (after one warm-up); the summary gives medians")
