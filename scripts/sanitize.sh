@@ -27,7 +27,8 @@
 #
 # Environment: ASAN_BUILD_DIR, TSAN_BUILD_DIR (build dirs, default under the
 # repo, gitignored by /build*/), JOBS (default nproc), CTEST_ARGS (extra ctest
-# arguments, e.g. "-R integration_tests"), CXX (compiler, as for cmake).
+# arguments, e.g. "-R integration_tests"), CXX (compiler, as for cmake),
+# FORESHARD_UNITY (ON|OFF: CMAKE_UNITY_BUILD, as in scripts/build.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-all}
@@ -49,14 +50,18 @@ esac
 build() {  # dir cmake-args...
   local dir=$1; shift
   echo "== configure $dir"
-  nice cmake -S "$root" -B "$dir" -DFORESHARD_TESTS=ON "$@" >/dev/null
+  local unity=()
+  [ -n "${FORESHARD_UNITY:-}" ] && unity=(-DCMAKE_UNITY_BUILD="$FORESHARD_UNITY")
+  nice cmake -S "$root" -B "$dir" -DFORESHARD_TESTS=ON "${unity[@]}" "$@" >/dev/null
   echo "== build $dir (-j$jobs)"
+  local start=$SECONDS
   # Only warnings, errors and the final status: the progress lines are noise.
   if ! nice cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1; then
     grep -vE '^\[ *[0-9]+%\] (Building|Linking)' "$dir/build.log" | tail -60 >&2
     echo "== build failed: $dir (full log: $dir/build.log)" >&2
     return 1
   fi
+  echo "== built $dir in $((SECONDS - start)) s"
   test -x "$dir/app/foreshard" || { echo "no $dir/app/foreshard" >&2; return 1; }
 }
 

@@ -8,6 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/setup-node.sh
+# Unity builds (CMAKE_UNITY_BUILD) for both builds: a clean build takes about
+# half the time (docs/BENCHMARKS.md, "CI build time"). FORESHARD_UNITY=OFF to not.
+export FORESHARD_UNITY=${FORESHARD_UNITY:-ON}
 bash scripts/build.sh RelWithDebInfo
 cmake --build build -j"$(nproc)" >/dev/null
 ctest --test-dir build --output-on-failure -j2 --timeout 600 "$@"
