@@ -60,7 +60,8 @@ validationInterval: 100ms
 telemetry:
   step: 1s
   refit: {a.refit}s
-  save: 5s
+  save: 60s      # a save of this history stalls the control loop about 0.5 s
+  memory: 192mb  # about 3,000 one-second points: the warm-up stays in reach of a --repeat 3's last run
   timeScale: {scale}
 balancer:
   mode: {a.mode}
